@@ -1,0 +1,17 @@
+# Writes a C++ source holding every migration file as {version, name, sql}, in the order given.
+# Invoked as: cmake -DOUT=<file.cpp> -DFILES=<a.sql;b.sql> -P embed_migrations.cmake
+set(body "#include \"common/db/migrations.hpp\"\n\nnamespace common::db {\n\nconst std::vector<migration>& builtin_migrations()\n{\n    static const std::vector<migration> all = {\n")
+foreach(f IN LISTS FILES)
+    get_filename_component(name ${f} NAME_WE)
+    string(REGEX MATCH "^[0-9]+" version ${name})
+    if(NOT version)
+        message(FATAL_ERROR "migration file name must start with its version number: ${f}")
+    endif()
+    math(EXPR version "${version}")
+    file(READ ${f} sql)
+    string(APPEND body "        {${version}, \"${name}\", R\"mbsql(${sql})mbsql\"},\n")
+endforeach()
+string(APPEND body "    };\n    return all;\n}\n\n} // namespace common::db\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "common/web/types.hpp"
+
+#include <boost/beast/http/verb.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace common::web {
+
+/**
+ * Maps (method, path) to a handler. Patterns are literal segments and `{name}` parameters, one per
+ * segment: "/v1/homes/{homeId}/members/{userId}". Literal segments win over parameters, so
+ * "/v1/me/sessions" and "/v1/me/{x}" can coexist. A path with no route is a 404 `NOT_FOUND`; a known
+ * path with another method is a 405 `METHOD_NOT_ALLOWED` with `Allow`.
+ *
+ * Thread-safety: build it (add) before the server starts; afterwards `dispatch` may run on any
+ * number of threads at once.
+ */
+class router
+{
+public:
+    router();
+    ~router();
+    router(router&&) noexcept;
+    router& operator=(router&&) noexcept;
+
+    void add(http::verb method, std::string_view pattern, handler h);
+
+    /** Finds the route for `req`, fills `ctx.params` and `ctx.route`, and runs it. */
+    net::awaitable<response> dispatch(request& req, request_context& ctx) const;
+
+    /** The handler for the route, or nullptr; throws `problem` 404/405 like dispatch. For tests. */
+    const handler* match(http::verb method, std::string_view path, request_context& ctx) const;
+
+    /** Adapts the router to the server's single-handler interface. The router must outlive it. */
+    handler as_handler() const;
+
+private:
+    struct node;
+    std::unique_ptr<node> root_;
+};
+
+/** The path part of a request target: "/a/b?x=1" → "/a/b". */
+std::string_view target_path(std::string_view target);
+
+} // namespace common::web

@@ -1,0 +1,70 @@
+#pragma once
+
+#include "common/web/types.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace common::web {
+
+class metrics_registry;
+
+struct server_options
+{
+    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = 1024 * 1024;
+    std::chrono::milliseconds header_timeout{10'000}; // from the first byte to the end of the headers
+    std::chrono::milliseconds body_timeout{30'000};   // reading the body
+    std::chrono::milliseconds write_timeout{30'000};
+    std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: between requests
+    /** Serve TLS with this context; null serves plain HTTP. */
+    std::shared_ptr<ssl::context> tls;
+};
+
+/**
+ * An HTTP/1.1 server: accepts connections, runs each as a coroutine on its own strand, reads requests
+ * within the header/body limits and timeouts, calls the handler, and writes the answer, keeping the
+ * connection alive when the client wants it. Every response carries `X-Request-Id`; every request is
+ * logged once and counted in the metrics.
+ *
+ * Shutdown (`shutdown`): stop accepting, close idle connections, let requests in flight finish (their
+ * answers carry `Connection: close`), and close whatever is left when the grace period ends.
+ *
+ * Thread-safety: `start` and `shutdown` from any one thread; the rest is internal. The server must
+ * outlive the io_context's run.
+ */
+class server
+{
+public:
+    server(net::io_context& ioc, boost::asio::ip::tcp::endpoint listen, server_options opts,
+           handler h, std::shared_ptr<metrics_registry> metrics = nullptr);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /** Binds and listens (throws std::system_error naming the address when it cannot). */
+    void start();
+
+    /** The bound address, useful when listening on port 0. */
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    /** Graceful stop; completes when every connection is closed. */
+    net::awaitable<void> shutdown(std::chrono::milliseconds grace);
+
+    /** Connections currently open. */
+    std::size_t connections() const;
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace common::web

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages modebridge needs to build, run and test. Idempotent: installs only
+# what is missing, so a second run is quick. Used by the README commands, CI and the Dockerfiles.
+set -euo pipefail
+
+build_pkgs=(
+    cmake g++ make ninja-build pkg-config ccache git
+    libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
+    libpqxx-dev libhiredis-dev libsodium-dev libcurl4-openssl-dev libfmt-dev libssl-dev
+)
+runtime_pkgs=(postgresql redis-server python3 python3-aiosmtpd curl ca-certificates procps)
+bench_pkgs=(wrk)
+
+want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")
+case "${1:-}" in
+    --runtime-only) want=("${runtime_pkgs[@]}") ;;
+    --with-bench) want+=("${bench_pkgs[@]}") ;;
+    "") ;;
+    *) echo "usage: $0 [--runtime-only|--with-bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# The postgresql and redis-server packages would start system-wide daemons on their default ports;
+# this project starts its own throwaway instances, so keep the package scripts from starting services.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+    created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then $sudo rm -f "$policy"; fi; }
+trap cleanup EXIT
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace test {
+
+/**
+ * A child process started by a test (a service binary, redis-server, ...). Its stdout and stderr go to
+ * one log file, readable at any time with `output()`. The destructor kills it (SIGKILL) if it still runs.
+ * Not thread-safe; use from the test's thread.
+ */
+class process
+{
+public:
+    struct options
+    {
+        std::vector<std::string> argv;              // argv[0] is the program (path or name on PATH)
+        std::map<std::string, std::string> env;     // added to / overriding the test's environment
+        std::vector<std::string> unset_env;         // removed from the inherited environment
+        std::string log_path;                       // empty: a fresh file under the temp directory
+    };
+
+    explicit process(options opts); // throws std::runtime_error when it cannot start
+    ~process();
+    process(process&&) noexcept;
+    process& operator=(process&&) noexcept;
+
+    int pid() const { return pid_; }
+    bool running();
+    /** Sends SIGTERM (graceful) / SIGKILL. */
+    void terminate();
+    void kill();
+    /** Waits for the exit; returns the exit code (128+signal when killed), or nullopt on timeout. */
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    /** Everything the process wrote so far. */
+    std::string output() const;
+    /** Waits until `needle` appears in the output; false on timeout or when the process exits first. */
+    bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout);
+    const std::string& log_path() const { return log_path_; }
+
+private:
+    int pid_ = -1;
+    std::optional<int> exit_code_;
+    std::string log_path_;
+};
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+unsigned short free_port();
+
+/** Waits until 127.0.0.1:port accepts connections. */
+bool wait_for_port(unsigned short port, std::chrono::milliseconds timeout);
+
+} // namespace test
