@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace common::log {
@@ -20,6 +21,13 @@ struct field
     field(std::string_view k, boost::json::value v)
         : key(k)
         , value(std::move(v))
+    {
+    }
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    field(std::string_view k, T v)
+        : key(k)
+        , value(v)
     {
     }
     field(std::string_view k, std::string_view v)

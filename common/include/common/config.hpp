@@ -1,0 +1,86 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace common::config {
+
+/**
+ * A missing or malformed setting. The message is one line that names the variable and says what is
+ * expected; it never repeats the value (values may be secrets).
+ */
+class error : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/**
+ * Reads settings from environment variables (or any name → value source, for tests) and validates
+ * them. Every secret `X` may be given instead as `X_FILE`, a path to a file holding it.
+ * Thread-safety: const member functions may be used concurrently.
+ */
+class env
+{
+public:
+    using source = std::function<std::optional<std::string>(const std::string&)>;
+
+    /** The process environment. */
+    env();
+    explicit env(source s);
+
+    std::optional<std::string> optional(const std::string& name) const;
+    std::string required(const std::string& name, std::string_view what) const;
+    std::string get(const std::string& name, std::string default_value) const;
+
+    /** `name` or the contents of the file named by `name_FILE` (one trailing newline removed). */
+    std::optional<std::string> optional_secret(const std::string& name) const;
+    std::string required_secret(const std::string& name, std::string_view what) const;
+
+    std::int64_t integer(const std::string& name, std::int64_t default_value, std::int64_t min,
+                         std::int64_t max) const;
+    /** Durations like "250ms", "30s", "15m", "2h", "7d"; a bare number is seconds. */
+    std::chrono::milliseconds duration(const std::string& name, std::chrono::milliseconds default_value) const;
+    bool boolean(const std::string& name, bool default_value) const;
+
+    /** "address:port", "[v6]:port" or ":port" (all interfaces). */
+    boost::asio::ip::tcp::endpoint listen(const std::string& name, std::string_view default_value) const;
+
+    /** A URL whose scheme is one of `schemes` (e.g. {"postgresql", "postgres"}), with a host. */
+    std::string url(const std::string& name, std::initializer_list<std::string_view> schemes,
+                    std::optional<std::string> default_value, std::string_view what) const;
+
+    [[noreturn]] static void fail(const std::string& name, std::string_view problem);
+
+private:
+    source source_;
+};
+
+/** The settings both services share (api.md's configuration table). */
+struct service_settings
+{
+    boost::asio::ip::tcp::endpoint listen;
+    std::string database_url;
+    std::string redis_url;
+    std::string tls_cert_file; // both empty: plain HTTP
+    std::string tls_key_file;
+    std::size_t threads = 2;
+    std::size_t db_pool_size = 4;
+    std::string log_level = "info";
+    std::chrono::milliseconds shutdown_grace{10'000};
+    std::size_t body_limit = 1024 * 1024;
+};
+
+service_settings load_service_settings(const env& e, std::string_view default_listen);
+
+/** Parses "address:port"; throws std::invalid_argument. */
+boost::asio::ip::tcp::endpoint parse_endpoint(std::string_view text);
+
+} // namespace common::config
