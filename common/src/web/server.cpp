@@ -1,0 +1,235 @@
+#include "common/web/server.hpp"
+
+#include "common/log.hpp"
+#include "common/web/router.hpp"
+#include "server_impl.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/post.hpp>
+
+#include <random>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace common::web {
+
+using boost::asio::ip::tcp;
+
+server::impl::impl(net::io_context& io, tcp::endpoint ep, server_options o, handler hd,
+                   std::shared_ptr<metrics::registry> m)
+    : ioc(io)
+    , accept_strand(net::make_strand(io))
+    , acceptor(accept_strand)
+    , listen_endpoint(ep)
+    , opts(std::move(o))
+    , h(std::move(hd))
+    , metrics(m ? std::move(m) : std::make_shared<metrics::registry>())
+{
+    open_connections = &metrics->gauge_for("mb_http_connections", "Open HTTP connections");
+}
+
+void server::impl::add_session(std::uint64_t id, std::shared_ptr<session_state> s)
+{
+    std::lock_guard lock(mutex);
+    sessions.emplace(id, std::move(s));
+    open_connections->add(1);
+}
+
+void server::impl::remove_session(std::uint64_t id)
+{
+    std::lock_guard lock(mutex);
+    if (sessions.erase(id) != 0)
+        open_connections->add(-1);
+}
+
+net::awaitable<void> server::impl::accept_loop()
+{
+    auto self = shared_from_this();
+    while (!stopping) {
+        // Each connection gets its own strand: its reads, writes and handler run serialised on it.
+        auto strand = net::make_strand(ioc);
+        auto [ec, socket] = co_await acceptor.async_accept(strand, net::as_tuple(net::use_awaitable));
+        if (ec) {
+            if (ec == net::error::operation_aborted || stopping)
+                break;
+            // Out of file descriptors and the like: back off instead of spinning.
+            log::warn("http.accept", {{"error", ec.message()}});
+            net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(100));
+            co_await t.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        {
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+        }
+        auto st = std::make_shared<session_state>();
+        st->strand = strand;
+        std::uint64_t id = 0;
+        {
+            std::lock_guard lock(mutex);
+            id = ++next_session_id;
+        }
+        add_session(id, st);
+        auto done = [self, id](std::exception_ptr e) {
+            self->remove_session(id);
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    log::error("http.session", {{"error", ex.what()}});
+                }
+            }
+        };
+        if (opts.tls)
+            net::co_spawn(strand, run_tls_session(self, st, std::move(socket)), std::move(done));
+        else
+            net::co_spawn(strand, run_plain_session(self, st, std::move(socket)), std::move(done));
+    }
+}
+
+net::awaitable<response> server::impl::invoke(request& req, request_context& ctx)
+{
+    try {
+        co_return co_await h(req, ctx);
+    } catch (const problem& p) {
+        co_return make_problem_response(p, req.version(), req.keep_alive());
+    } catch (const std::exception& e) {
+        log::error("http.handler", {{"request_id", ctx.request_id}, {"error", e.what()}});
+    }
+    co_return make_problem_response(
+        problem(http::status::internal_server_error, "INTERNAL",
+                "an unexpected error occurred; quote the X-Request-Id when reporting it"),
+        req.version(), req.keep_alive());
+}
+
+void server::impl::record(const request& req, const request_context& ctx, unsigned status)
+{
+    auto elapsed = std::chrono::steady_clock::now() - ctx.started;
+    double seconds = std::chrono::duration<double>(elapsed).count();
+    std::string route = ctx.route.empty() ? "unmatched" : ctx.route;
+    std::string method(req.method_string());
+    metrics->counter_for("mb_http_requests_total", "HTTP requests answered",
+                         {{"method", method}, {"route", route}, {"status", std::to_string(status)}})
+        .inc();
+    metrics->histogram_for("mb_http_request_duration_seconds", "Time from request read to answer written",
+                           {{"route", route}})
+        .observe(seconds);
+    if (log::enabled(log::level::info)) {
+        auto path = target_path(std::string_view(req.target().data(), req.target().size()));
+        log::info("http.request", {{"request_id", ctx.request_id},
+                                   {"method", method},
+                                   {"path", path},
+                                   {"status", status},
+                                   {"duration_ms", seconds * 1000.0}});
+    }
+}
+
+std::string request_id_for(const request& req)
+{
+    auto given = req["X-Request-Id"];
+    bool sane = !given.empty() && given.size() <= 128;
+    for (char c : given) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.' || c == ':';
+        sane = sane && ok;
+    }
+    if (sane)
+        return std::string(given);
+    // Not a secret, just unique enough to find a request in the logs.
+    thread_local std::mt19937_64 gen{std::random_device{}()};
+    return fmt::format("{:016x}", gen());
+}
+
+server::server(net::io_context& ioc, tcp::endpoint listen, server_options opts, handler h,
+               std::shared_ptr<metrics::registry> metrics)
+    : impl_(std::make_shared<impl>(ioc, listen, std::move(opts), std::move(h), std::move(metrics)))
+{
+}
+
+server::~server() = default;
+
+void server::start()
+{
+    auto& a = impl_->acceptor;
+    auto ep = impl_->listen_endpoint;
+    try {
+        a.open(ep.protocol());
+        a.set_option(net::socket_base::reuse_address(true));
+        a.bind(ep);
+        a.listen(net::socket_base::max_listen_connections);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", ep.address().to_string(), ep.port(),
+                                             e.code().message()));
+    }
+    auto self = impl_;
+    net::co_spawn(impl_->accept_strand, impl_->accept_loop(), [self](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log::error("http.accept_loop", {{"error", ex.what()}});
+            }
+        }
+    });
+}
+
+tcp::endpoint server::local_endpoint() const
+{
+    boost::system::error_code ec;
+    return impl_->acceptor.local_endpoint(ec);
+}
+
+std::size_t server::connections() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->sessions.size();
+}
+
+net::awaitable<void> server::shutdown(std::chrono::milliseconds grace)
+{
+    auto self = impl_;
+    self->stopping = true;
+    // Stop accepting: the acceptor belongs to its strand.
+    co_await net::post(self->accept_strand, net::use_awaitable);
+    boost::system::error_code ignored;
+    self->acceptor.close(ignored);
+
+    auto snapshot = [&] {
+        std::lock_guard lock(self->mutex);
+        std::vector<std::shared_ptr<session_state>> out;
+        for (auto& [id, s] : self->sessions)
+            out.push_back(s);
+        return out;
+    };
+    auto close_sessions = [&](bool only_idle) {
+        for (auto& s : snapshot())
+            net::post(s->strand, [s, only_idle] {
+                if ((!only_idle || s->idle) && s->close)
+                    s->close();
+            });
+    };
+    // Idle connections go now; busy ones finish their request (answered with Connection: close).
+    close_sessions(true);
+    net::steady_timer timer(co_await net::this_coro::executor);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    if (connections() > 0) {
+        log::warn("http.shutdown", {{"closing_busy_connections", connections()}});
+        close_sessions(false);
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+            timer.expires_after(std::chrono::milliseconds(20));
+            co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
+}
+
+} // namespace common::web

@@ -1,0 +1,30 @@
+#include "session_impl.hpp"
+
+#include <boost/beast/core/tcp_stream.hpp>
+
+namespace common::web {
+
+namespace {
+bool nothing_buffered(beast::tcp_stream&)
+{
+    return false;
+}
+} // namespace
+
+net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
+                                       boost::asio::ip::tcp::socket socket)
+{
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    beast::tcp_stream stream(std::move(socket));
+    st->close = [&stream] {
+        boost::system::error_code ignored;
+        stream.socket().close(ignored);
+    };
+    detail::close_hook_guard guard{*st};
+    co_await detail::serve_http(*srv, *st, stream, remote, &nothing_buffered);
+    // Half-close so the peer reads the last answer before seeing the end of the stream.
+    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+} // namespace common::web

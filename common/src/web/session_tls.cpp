@@ -1,0 +1,41 @@
+#include "session_impl.hpp"
+
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <openssl/ssl.h>
+
+namespace common::web {
+
+namespace {
+using tls_stream = boost::asio::ssl::stream<beast::tcp_stream>;
+
+// Decrypted bytes may wait inside OpenSSL although the socket has nothing new to read.
+bool tls_buffered(tls_stream& s)
+{
+    return SSL_pending(s.native_handle()) > 0;
+}
+} // namespace
+
+net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
+                                     boost::asio::ip::tcp::socket socket)
+{
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    tls_stream stream(beast::tcp_stream(std::move(socket)), *srv->opts.tls);
+    st->close = [&stream] {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(stream).socket().close(ignored);
+    };
+    detail::close_hook_guard guard{*st};
+    beast::get_lowest_layer(stream).expires_after(srv->opts.header_timeout);
+    auto [hec] = co_await stream.async_handshake(boost::asio::ssl::stream_base::server,
+                                                 net::as_tuple(net::use_awaitable));
+    if (hec)
+        co_return;
+    co_await detail::serve_http(*srv, *st, stream, remote, &tls_buffered);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(net::as_tuple(net::use_awaitable));
+}
+
+} // namespace common::web

@@ -14,7 +14,11 @@
 
 namespace common::web {
 
-class metrics_registry;
+}
+namespace common::metrics {
+class registry;
+}
+namespace common::web {
 
 struct server_options
 {
@@ -44,7 +48,7 @@ class server
 {
 public:
     server(net::io_context& ioc, boost::asio::ip::tcp::endpoint listen, server_options opts,
-           handler h, std::shared_ptr<metrics_registry> metrics = nullptr);
+           handler h, std::shared_ptr<metrics::registry> metrics = nullptr);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;

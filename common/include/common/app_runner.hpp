@@ -1,0 +1,41 @@
+#pragma once
+
+#include "common/net/aliases.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+
+namespace common {
+
+/**
+ * Owns a service's io_context and runs it on N threads. The first SIGINT or SIGTERM (or
+ * `request_shutdown`) runs the service's graceful shutdown coroutine; when it completes the io_context
+ * stops and `run` returns 0. A second signal during shutdown stops at once and `run` returns 1.
+ *
+ * Thread-safety: `request_shutdown` may be called from any thread; `run` from the main thread once.
+ */
+class app_runner
+{
+public:
+    explicit app_runner(std::size_t threads);
+
+    net::io_context& ioc() noexcept { return ioc_; }
+
+    int run(std::function<net::awaitable<void>()> shutdown);
+    void request_shutdown();
+
+private:
+    void begin_shutdown();
+
+    net::io_context ioc_;
+    std::size_t threads_;
+    std::function<net::awaitable<void>()> shutdown_;
+    std::atomic<int> signals_{0};
+    std::atomic<bool> forced_{false};
+};
+
+} // namespace common

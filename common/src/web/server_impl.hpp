@@ -1,0 +1,67 @@
+#pragma once
+
+// Private to the server: state shared by the acceptor and the connection sessions.
+
+#include "common/metrics.hpp"
+#include "common/web/problem.hpp"
+#include "common/web/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace common::web {
+
+/** One open connection, as the server sees it. Fields are touched only on the session's strand. */
+struct session_state
+{
+    net::any_io_executor strand;
+    bool idle = false;           // waiting for the first byte of the next request
+    std::function<void()> close; // closes the socket; set while the session runs
+};
+
+struct server::impl : std::enable_shared_from_this<server::impl>
+{
+    impl(net::io_context& ioc, boost::asio::ip::tcp::endpoint ep, server_options o, handler hd,
+         std::shared_ptr<metrics::registry> m);
+
+    net::awaitable<void> accept_loop();
+    /** Runs the handler; turns exceptions into problem responses. */
+    net::awaitable<response> invoke(request& req, request_context& ctx);
+    /** Logs and counts one answered request. */
+    void record(const request& req, const request_context& ctx, unsigned status);
+
+    void add_session(std::uint64_t id, std::shared_ptr<session_state> s);
+    void remove_session(std::uint64_t id);
+
+    net::io_context& ioc;
+    boost::asio::strand<net::io_context::executor_type> accept_strand;
+    boost::asio::ip::tcp::acceptor acceptor;
+    boost::asio::ip::tcp::endpoint listen_endpoint;
+    server_options opts;
+    handler h;
+    std::shared_ptr<metrics::registry> metrics;
+    metrics::gauge* open_connections = nullptr;
+    std::atomic<bool> stopping{false};
+
+    mutable std::mutex mutex;
+    std::unordered_map<std::uint64_t, std::shared_ptr<session_state>> sessions;
+    std::uint64_t next_session_id = 0;
+};
+
+// One translation unit each, so the plain and TLS stream templates are compiled separately.
+net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
+                                       boost::asio::ip::tcp::socket socket);
+net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
+                                     boost::asio::ip::tcp::socket socket);
+
+/** A request id: the client's `X-Request-Id` when it is sane, otherwise a fresh random one. */
+std::string request_id_for(const request& req);
+
+} // namespace common::web

@@ -1,0 +1,183 @@
+#pragma once
+
+// The HTTP/1.1 connection loop, written once for any stream type and instantiated in
+// session_plain.cpp and session_tls.cpp (one stream type per translation unit keeps builds fast).
+
+#include "common/log.hpp"
+#include "server_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace common::web::detail {
+
+/** Clears the session's close hook when the coroutine frame that owns the stream goes away. */
+struct close_hook_guard
+{
+    session_state& st;
+    ~close_hook_guard() { st.close = nullptr; }
+};
+
+/** A parse error of the request itself (as opposed to the peer going away or a timeout). */
+inline bool is_malformed(const boost::system::error_code& ec)
+{
+    return ec.category() == make_error_code(http::error::end_of_stream).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+/** Writes a protocol-level error answer (the request never reached a handler), then the caller closes. */
+template <class Stream>
+net::awaitable<void> write_protocol_error(server::impl& srv, Stream& stream, const problem& p, unsigned version,
+                                          request_context& ctx)
+{
+    response res = make_problem_response(p, version, false);
+    res.set("X-Request-Id", ctx.request_id);
+    beast::get_lowest_layer(stream).expires_after(srv.opts.write_timeout);
+    co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+    log::info("http.rejected", {{"request_id", ctx.request_id},
+                                {"status", static_cast<unsigned>(p.status())},
+                                {"code", p.code()}});
+}
+
+/**
+ * Waits for the first byte of the next request, up to the idle timeout. Returns false when the
+ * connection should close (timeout, peer closed, or closed by shutdown).
+ */
+template <class Stream>
+net::awaitable<bool> wait_for_request(server::impl& srv, session_state& st, Stream& stream)
+{
+    using namespace net::experimental::awaitable_operators;
+    st.idle = true;
+    if (srv.stopping)
+        co_return false;
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    net::steady_timer timer(co_await net::this_coro::executor, srv.opts.idle_timeout);
+    auto which = co_await (
+        socket.async_wait(boost::asio::ip::tcp::socket::wait_read, net::as_tuple(net::use_awaitable)) ||
+        timer.async_wait(net::as_tuple(net::use_awaitable))
+    );
+    st.idle = false;
+    if (which.index() == 1)
+        co_return false; // idle timeout
+    auto [ec] = std::get<0>(which);
+    co_return !ec;
+}
+
+template <class Stream>
+net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& stream,
+                                boost::asio::ip::tcp::endpoint remote, bool (*has_buffered)(Stream&))
+{
+    beast::flat_buffer buffer;
+    auto& lowest = beast::get_lowest_layer(stream);
+    for (;;) {
+        if (buffer.size() == 0 && !has_buffered(stream)) {
+            if (!co_await wait_for_request(srv, st, stream))
+                co_return;
+        }
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(srv.opts.header_limit));
+        parser.body_limit(srv.opts.body_limit);
+        request_context ctx;
+        ctx.remote = remote;
+
+        lowest.expires_after(srv.opts.header_timeout);
+        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+        ctx.started = std::chrono::steady_clock::now();
+        if (hec) {
+            ctx.request_id = request_id_for(request{});
+            if (hec == http::error::header_limit)
+                co_await write_protocol_error(
+                    srv, stream,
+                    problem(http::status::request_header_fields_too_large, "HEADERS_TOO_LARGE",
+                            "the request headers exceed the limit"),
+                    11, ctx);
+            else if (is_malformed(hec))
+                co_await write_protocol_error(
+                    srv, stream, problem(http::status::bad_request, "MALFORMED_REQUEST", "the request is not valid HTTP/1.1"),
+                    11, ctx);
+            else if (hec == beast::error::timeout)
+                co_await write_protocol_error(
+                    srv, stream,
+                    problem(http::status::request_timeout, "REQUEST_TIMEOUT", "the request headers took too long"), 11,
+                    ctx);
+            co_return;
+        }
+        auto& header = parser.get();
+        ctx.request_id = request_id_for(header);
+        unsigned version = header.version();
+
+        // Refuse an announced oversized body before reading it.
+        if (auto len = parser.content_length(); len && *len > srv.opts.body_limit) {
+            co_await write_protocol_error(
+                srv, stream,
+                problem(http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                        "the request body exceeds " + std::to_string(srv.opts.body_limit) + " bytes"),
+                version, ctx);
+            co_return;
+        }
+        if (beast::iequals(header[http::field::expect], "100-continue")) {
+            http::response<http::empty_body> cont{http::status::continue_, version};
+            lowest.expires_after(srv.opts.write_timeout);
+            auto [cec, cn] = co_await http::async_write(stream, cont, net::as_tuple(net::use_awaitable));
+            if (cec)
+                co_return;
+        }
+        if (!parser.is_done()) {
+            lowest.expires_after(srv.opts.body_timeout);
+            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+            if (bec) {
+                if (bec == http::error::body_limit)
+                    co_await write_protocol_error(
+                        srv, stream,
+                        problem(http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                                "the request body exceeds " + std::to_string(srv.opts.body_limit) + " bytes"),
+                        version, ctx);
+                else if (bec == beast::error::timeout)
+                    co_await write_protocol_error(
+                        srv, stream,
+                        problem(http::status::request_timeout, "REQUEST_TIMEOUT", "the request body took too long"),
+                        version, ctx);
+                else if (is_malformed(bec))
+                    co_await write_protocol_error(
+                        srv, stream,
+                        problem(http::status::bad_request, "MALFORMED_REQUEST", "the request body is malformed"),
+                        version, ctx);
+                co_return;
+            }
+        }
+        lowest.expires_never();
+
+        request req = parser.release();
+        response res = co_await srv.invoke(req, ctx);
+        bool keep_alive = res.keep_alive() && req.keep_alive() && !srv.stopping;
+        res.keep_alive(keep_alive);
+        res.set("X-Request-Id", ctx.request_id);
+        if (req.method() == http::verb::head) {
+            // Same headers as GET, no body.
+            res.prepare_payload();
+            auto length = res[http::field::content_length];
+            std::string saved(length);
+            res.body().clear();
+            res.set(http::field::content_length, saved);
+        }
+        unsigned status = res.result_int();
+        lowest.expires_after(srv.opts.write_timeout);
+        auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+        srv.record(req, ctx, status);
+        if (wec || !keep_alive)
+            co_return;
+    }
+}
+
+} // namespace common::web::detail
