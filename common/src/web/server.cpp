@@ -125,7 +125,7 @@ void server::impl::record(const request& req, const request_context& ctx, unsign
                                    {"method", method},
                                    {"path", path},
                                    {"status", status},
-                                   {"duration_ms", seconds * 1000.0}});
+                                   {"duration_us", static_cast<std::int64_t>(seconds * 1e6)}});
     }
 }
 

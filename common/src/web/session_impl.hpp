@@ -96,7 +96,13 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
         ctx.started = std::chrono::steady_clock::now();
         if (hec) {
             ctx.request_id = request_id_for(request{});
-            if (hec == http::error::header_limit)
+            if (hec == http::error::body_limit)
+                co_await write_protocol_error(
+                    srv, stream,
+                    problem(http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                            "the request body exceeds " + std::to_string(srv.opts.body_limit) + " bytes"),
+                    11, ctx);
+            else if (hec == http::error::header_limit)
                 co_await write_protocol_error(
                     srv, stream,
                     problem(http::status::request_header_fields_too_large, "HEADERS_TOO_LARGE",
