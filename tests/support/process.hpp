@@ -43,9 +43,12 @@ public:
     const std::string& log_path() const { return log_path_; }
 
 private:
+    void reap_now(); // SIGKILL if still running, then waitpid
+
     int pid_ = -1;
     std::optional<int> exit_code_;
     std::string log_path_;
+    bool owns_log_ = false; // a temp log we created: removed by the destructor unless MB_TEST_KEEP_LOGS
 };
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
