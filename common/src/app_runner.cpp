@@ -1,5 +1,6 @@
 #include "common/app_runner.hpp"
 
+#include "common/config.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -66,6 +67,20 @@ int app_runner::run(std::function<net::awaitable<void>()> shutdown)
         t.join();
     log::info("service.stopped");
     return forced_ ? 1 : 0;
+}
+
+int service_main(const char* service, const std::function<int()>& body)
+{
+    log::init(service, log::level::info);
+    try {
+        return body();
+    } catch (const config::error& e) {
+        log::error("service.config", {{"error", e.what()}});
+        return 2;
+    } catch (const std::exception& e) {
+        log::error("service.start", {{"error", e.what()}});
+        return 1;
+    }
 }
 
 } // namespace common

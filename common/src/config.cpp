@@ -190,15 +190,10 @@ boost::asio::ip::tcp::endpoint env::listen(const std::string& name, std::string_
     }
 }
 
-std::string env::url(const std::string& name, std::initializer_list<std::string_view> schemes,
-                     std::optional<std::string> default_value, std::string_view what) const
+std::string env::check_url(const std::string& name, std::string value,
+                           std::initializer_list<std::string_view> schemes, std::string_view what)
 {
-    auto v = optional(name);
-    if (!v && default_value)
-        v = std::move(default_value);
-    if (!v)
-        fail(name, fmt::format("is required but not set ({})", what));
-    auto parsed = boost::urls::parse_uri(*v);
+    auto parsed = boost::urls::parse_uri(value);
     bool scheme_ok = false;
     if (parsed) {
         for (auto s : schemes)
@@ -206,7 +201,19 @@ std::string env::url(const std::string& name, std::initializer_list<std::string_
     }
     if (!parsed || !scheme_ok || parsed->encoded_host().empty())
         fail(name, fmt::format("is malformed (expected {})", what));
-    return *v;
+    return value;
+}
+
+std::string env::url(const std::string& name, std::initializer_list<std::string_view> schemes,
+                     std::optional<std::string> default_value, std::string_view what) const
+{
+    // URLs may carry credentials (postgresql://user:pass@...), so they may come from `name_FILE` too.
+    auto v = optional_secret(name);
+    if (!v && default_value)
+        v = std::move(default_value);
+    if (!v)
+        fail(name, fmt::format("is required but not set ({})", what));
+    return check_url(name, std::move(*v), schemes, what);
 }
 
 service_settings load_service_settings(const env& e, std::string_view default_listen)

@@ -38,4 +38,11 @@ private:
     std::atomic<bool> forced_{false};
 };
 
+/**
+ * The body of a service's `main`: sets up logging under `service`, runs `body` and maps failures to
+ * exit codes: 2 for a configuration error (one log line naming the variable), 1 for any other failure
+ * at start. Returns what `body` returns otherwise.
+ */
+int service_main(const char* service, const std::function<int()>& body);
+
 } // namespace common

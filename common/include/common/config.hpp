@@ -53,9 +53,16 @@ public:
     /** "address:port", "[v6]:port" or ":port" (all interfaces). */
     boost::asio::ip::tcp::endpoint listen(const std::string& name, std::string_view default_value) const;
 
-    /** A URL whose scheme is one of `schemes` (e.g. {"postgresql", "postgres"}), with a host. */
+    /**
+     * A URL whose scheme is one of `schemes` (e.g. {"postgresql", "postgres"}), with a host. URLs may
+     * carry passwords, so like a secret it may be given as `name_FILE` instead.
+     */
     std::string url(const std::string& name, std::initializer_list<std::string_view> schemes,
                     std::optional<std::string> default_value, std::string_view what) const;
+
+    /** Checks that `value` is a URL with one of `schemes` and a host; fails naming `name`. */
+    static std::string check_url(const std::string& name, std::string value,
+                                 std::initializer_list<std::string_view> schemes, std::string_view what);
 
     [[noreturn]] static void fail(const std::string& name, std::string_view problem);
 

@@ -1,6 +1,12 @@
 #include "common/db/migrations.hpp"
 
+#include "common/db/pg_pool.hpp"
 #include "common/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -58,6 +64,26 @@ std::vector<int> apply_migrations(pqxx::connection& c, const std::vector<migrati
     pqxx::nontransaction tx(c);
     tx.exec_params("SELECT pg_advisory_unlock($1)", migration_lock_key);
     return applied;
+}
+
+net::awaitable<void> migrate_until_done(pg_pool& pool, std::atomic<bool>& done, const std::atomic<bool>& stop)
+{
+    std::chrono::milliseconds delay{250};
+    net::steady_timer timer(co_await net::this_coro::executor);
+    while (!stop) {
+        try {
+            auto applied = co_await pool.run([](pqxx::connection& c) { return apply_migrations(c, builtin_migrations()); });
+            log::info("db.migrations_ready", {{"applied_now", applied.size()}});
+            done = true;
+            co_return;
+        } catch (const std::exception& e) {
+            log::warn("db.migrations_pending", {{"error", std::string(e.what()).substr(0, 300)},
+                                                {"retry_in_ms", delay.count()}});
+        }
+        timer.expires_after(delay);
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        delay = std::min(delay * 2, std::chrono::milliseconds(10'000));
+    }
 }
 
 } // namespace common::db

@@ -1,5 +1,6 @@
 #include "common/web/server.hpp"
 
+#include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/web/router.hpp"
 #include "server_impl.hpp"
@@ -98,6 +99,12 @@ net::awaitable<response> server::impl::invoke(request& req, request_context& ctx
         co_return co_await h(req, ctx);
     } catch (const problem& p) {
         co_return make_problem_response(p, req.version(), req.keep_alive());
+    } catch (const unavailable_error& e) {
+        log::warn("http.dependency_unavailable", {{"request_id", ctx.request_id}, {"code", e.code()}, {"error", e.what()}});
+        co_return make_problem_response(
+            service_unavailable(e.code(), "a service this request needs is unavailable; try again shortly",
+                                e.retry_after()),
+            req.version(), req.keep_alive());
     } catch (const std::exception& e) {
         log::error("http.handler", {{"request_id", ctx.request_id}, {"error", e.what()}});
     }
@@ -230,6 +237,24 @@ net::awaitable<void> server::shutdown(std::chrono::milliseconds grace)
             co_await timer.async_wait(net::as_tuple(net::use_awaitable));
         }
     }
+}
+
+std::shared_ptr<ssl::context> load_server_tls(const std::string& cert_file, const std::string& key_file)
+{
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    try {
+        ctx->use_certificate_chain_file(cert_file);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot load the TLS certificate (MB_TLS_CERT_FILE): " + e.code().message());
+    }
+    try {
+        ctx->use_private_key_file(key_file, ssl::context::pem);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot load the TLS private key (MB_TLS_KEY_FILE): " + e.code().message());
+    }
+    return ctx;
 }
 
 } // namespace common::web

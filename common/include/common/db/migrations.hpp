@@ -1,6 +1,12 @@
 #pragma once
 
+#include "common/net/aliases.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
 #include <pqxx/connection>
+
+#include <atomic>
 
 #include <string_view>
 #include <vector>
@@ -25,5 +31,14 @@ const std::vector<migration>& builtin_migrations();
  * on a pool worker.
  */
 std::vector<int> apply_migrations(pqxx::connection& c, const std::vector<migration>& all);
+
+class pg_pool;
+
+/**
+ * Applies the built-in migrations through `pool`, retrying with backoff while the database is
+ * unreachable, until they are applied or `stop` is set. Sets `done` on success. Services run it at
+ * start and report not-ready until it finishes.
+ */
+net::awaitable<void> migrate_until_done(pg_pool& pool, std::atomic<bool>& done, const std::atomic<bool>& stop);
 
 } // namespace common::db

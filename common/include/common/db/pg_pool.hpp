@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/errors.hpp"
 #include "common/util/blocking_pool.hpp"
 
 #include <pqxx/connection>
@@ -16,11 +17,14 @@
 
 namespace common::db {
 
-/** PostgreSQL cannot be reached, or the connection broke mid-query. Answer 503 and retry later. */
-class unavailable : public std::runtime_error
+/** PostgreSQL cannot be reached, or the connection broke mid-query: a 503 `STORE_UNAVAILABLE`. */
+class unavailable : public common::unavailable_error
 {
 public:
-    using std::runtime_error::runtime_error;
+    explicit unavailable(const std::string& what)
+        : unavailable_error("STORE_UNAVAILABLE", what)
+    {
+    }
 };
 
 struct pool_options

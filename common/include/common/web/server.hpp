@@ -71,4 +71,7 @@ private:
     std::shared_ptr<impl> impl_;
 };
 
+/** A TLS server context from PEM files (certificate chain, private key); throws naming the file. */
+std::shared_ptr<ssl::context> load_server_tls(const std::string& cert_file, const std::string& key_file);
+
 } // namespace common::web

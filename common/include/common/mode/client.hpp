@@ -1,0 +1,87 @@
+#pragma once
+
+#include "common/client/http_client.hpp"
+#include "common/web/problem.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace common::mode {
+
+/** How a MODE call failed. */
+enum class failure {
+    rejected,    ///< MODE answered 4xx with a reason (its own decision about the request)
+    unavailable, ///< MODE could not be reached, or answered 5xx
+    timeout,     ///< no complete answer within the deadline
+    bad_answer,  ///< an answer that is not what the API promises
+};
+
+/** A failed MODE call. `reason` is MODE's upper-case reason (rejected) or empty. Never holds keys. */
+class error : public std::runtime_error
+{
+public:
+    error(failure kind, unsigned status, std::string reason, const std::string& what);
+    failure kind() const noexcept { return kind_; }
+    unsigned status() const noexcept { return status_; }
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    failure kind_;
+    unsigned status_;
+    std::string reason_;
+};
+
+/**
+ * The answer the gateway gives for a failed MODE call (api.md): MODE's 4xx pass through with code
+ * `MODE_<REASON>`; unreachable or 5xx → 503/502 `MODE_UNAVAILABLE`; too slow → 504 `MODE_TIMEOUT`;
+ * a bad answer → 502 `MODE_UNAVAILABLE`. MODE's 401 means our own credentials were refused, which the
+ * user cannot fix: it becomes a 502 too.
+ */
+web::problem to_problem(const error& e);
+
+/**
+ * MODE's REST API (mode-api.md) over the shared HTTP client. Every call names its credential: the
+ * project key for BYOU administration, a user's key for everything done on their behalf.
+ * Thread-safety: shared; calls may run concurrently from any coroutine.
+ */
+class client
+{
+public:
+    client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout);
+
+    /** A JSON call: `body` (if any) sent as application/json. Returns the parsed answer (null when
+        the answer has no body). Throws `error`. */
+    net::awaitable<json::value> call(http::verb method, std::string_view path, std::string_view key,
+                                     const json::value* body = nullptr,
+                                     std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+    /** A form call (application/x-www-form-urlencoded), as `POST /auth/user` takes. */
+    net::awaitable<json::value> call_form(http::verb method, std::string_view path, std::string_view key,
+                                          std::string form,
+                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+    /** BYOU: `POST /users` with the project key; returns the new MODE user id. */
+    net::awaitable<std::int64_t> create_user(std::string_view project_key, std::int64_t project_id,
+                                             std::string_view external_key,
+                                             std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+    /** BYOU: `POST /auth/user` with the project key; returns that user's API key. */
+    net::awaitable<std::string> issue_user_key(std::string_view project_key, std::int64_t project_id,
+                                               std::int64_t user_id,
+                                               std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+private:
+    net::awaitable<json::value> send(common::client::request req, std::string_view what);
+
+    common::client::http_client& http_;
+    std::string base_url_;
+    std::chrono::milliseconds timeout_;
+};
+
+} // namespace common::mode

@@ -1,0 +1,160 @@
+#include "common/mode/client.hpp"
+
+#include "common/log.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fmt/format.h>
+
+namespace common::mode {
+
+error::error(failure kind, unsigned status, std::string reason, const std::string& what)
+    : std::runtime_error(what)
+    , kind_(kind)
+    , status_(status)
+    , reason_(std::move(reason))
+{
+}
+
+namespace {
+
+// MODE's reasons become part of our codes: keep them to the shape they are documented with.
+std::string sanitize_reason(std::string_view r)
+{
+    std::string out;
+    for (char c : r.substr(0, 64)) {
+        if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
+            out.push_back(c);
+        else if (c >= 'a' && c <= 'z')
+            out.push_back(static_cast<char>(c - 'a' + 'A'));
+        else
+            out.push_back('_');
+    }
+    return out.empty() ? "ERROR" : out;
+}
+
+} // namespace
+
+web::problem to_problem(const error& e)
+{
+    switch (e.kind()) {
+    case failure::rejected: {
+        if (e.status() == 401)
+            return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE",
+                                "MODE refused this service's credentials");
+        auto status = static_cast<http::status>(e.status());
+        return web::problem(status, "MODE_" + e.reason(), "MODE refused the request: " + e.reason());
+    }
+    case failure::unavailable:
+        if (e.status() == 0 || e.status() == 503)
+            return web::service_unavailable("MODE_UNAVAILABLE", "MODE cannot be reached right now", 5);
+        return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE failed to answer the request");
+    case failure::timeout:
+        return web::problem(http::status::gateway_timeout, "MODE_TIMEOUT", "MODE did not answer in time");
+    case failure::bad_answer:
+        break;
+    }
+    return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE gave an answer this service cannot use");
+}
+
+client::client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout)
+    : http_(http)
+    , base_url_(std::move(base_url))
+    , timeout_(timeout)
+{
+    while (!base_url_.empty() && base_url_.back() == '/')
+        base_url_.pop_back();
+}
+
+net::awaitable<json::value> client::send(common::client::request req, std::string_view what)
+{
+    if (!req.timeout)
+        req.timeout = timeout_;
+    common::client::response res;
+    try {
+        res = co_await http_.send(std::move(req));
+    } catch (const common::client::error& e) {
+        auto kind = e.kind() == common::client::error_kind::timeout       ? failure::timeout
+                    : e.kind() == common::client::error_kind::bad_response ? failure::bad_answer
+                                                                            : failure::unavailable;
+        throw error(kind, 0, "", fmt::format("MODE {}: {}", what, e.what()));
+    }
+    json::value body;
+    if (!res.body.empty()) {
+        boost::system::error_code ec;
+        body = json::parse(res.body, ec);
+        if (ec && res.status < 500)
+            throw error(failure::bad_answer, res.status, "",
+                        fmt::format("MODE {}: answered {} with a body that is not JSON", what, res.status));
+    }
+    if (res.status >= 200 && res.status < 300)
+        co_return body;
+    std::string reason;
+    if (body.is_object())
+        if (auto* r = body.as_object().if_contains("reason"); r != nullptr && r->is_string())
+            reason = sanitize_reason(std::string_view(r->get_string()));
+    if (res.status >= 500)
+        throw error(failure::unavailable, res.status, reason,
+                    fmt::format("MODE {}: answered {} {}", what, res.status, reason));
+    if (res.status >= 400)
+        throw error(failure::rejected, res.status, reason.empty() ? "ERROR" : reason,
+                    fmt::format("MODE {}: answered {} {}", what, res.status, reason));
+    throw error(failure::bad_answer, res.status, "", fmt::format("MODE {}: unexpected status {}", what, res.status));
+}
+
+net::awaitable<json::value> client::call(http::verb method, std::string_view path, std::string_view key,
+                                         const json::value* body, std::optional<std::chrono::milliseconds> timeout)
+{
+    common::client::request req;
+    req.method = method;
+    req.url = base_url_ + std::string(path);
+    req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
+    req.headers.emplace_back("Accept", "application/json");
+    if (body != nullptr) {
+        req.body = json::serialize(*body);
+        req.content_type = "application/json";
+    }
+    req.timeout = timeout;
+    co_return co_await send(std::move(req), fmt::format("{} {}", std::string(http::to_string(method)), path));
+}
+
+net::awaitable<json::value> client::call_form(http::verb method, std::string_view path, std::string_view key,
+                                              std::string form, std::optional<std::chrono::milliseconds> timeout)
+{
+    common::client::request req;
+    req.method = method;
+    req.url = base_url_ + std::string(path);
+    req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
+    req.headers.emplace_back("Accept", "application/json");
+    req.body = std::move(form);
+    req.content_type = "application/x-www-form-urlencoded";
+    req.timeout = timeout;
+    co_return co_await send(std::move(req), fmt::format("{} {}", std::string(http::to_string(method)), path));
+}
+
+net::awaitable<std::int64_t> client::create_user(std::string_view project_key, std::int64_t project_id,
+                                                 std::string_view external_key,
+                                                 std::optional<std::chrono::milliseconds> timeout)
+{
+    json::value body = json::object{{"projectId", project_id}, {"externalKey", external_key}};
+    auto answer = co_await call(http::verb::post, "/users", project_key, &body, timeout);
+    if (answer.is_object())
+        if (auto* id = answer.as_object().if_contains("id"); id != nullptr && id->is_int64())
+            co_return id->get_int64();
+    throw error(failure::bad_answer, 201, "", "MODE POST /users: answer without a user id");
+}
+
+net::awaitable<std::string> client::issue_user_key(std::string_view project_key, std::int64_t project_id,
+                                                   std::int64_t user_id,
+                                                   std::optional<std::chrono::milliseconds> timeout)
+{
+    auto form = fmt::format("projectId={}&userId={}", project_id, user_id);
+    auto answer = co_await call_form(http::verb::post, "/auth/user", project_key, std::move(form), timeout);
+    if (answer.is_object())
+        if (auto* t = answer.as_object().if_contains("token"); t != nullptr && t->is_string() && !t->get_string().empty())
+            co_return std::string(t->get_string());
+    throw error(failure::bad_answer, 200, "", "MODE POST /auth/user: answer without a token");
+}
+
+} // namespace common::mode
