@@ -1,0 +1,134 @@
+#include "mode_linker.hpp"
+
+#include "settings.hpp"
+
+#include "common/errors.hpp"
+#include "common/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace gateway {
+
+using namespace std::chrono;
+
+mode_linker::mode_linker(net::any_io_executor strand, user_store& users, common::mode::client& mode,
+                         const settings& s, common::metrics::registry& m)
+    : users_(users)
+    , mode_(mode)
+    , settings_(s)
+    , cipher_(s.secret_key)
+    , linked_(m.counter_for("mb_mode_links_total", "Accounts linked to a MODE user"))
+    , failed_(m.counter_for("mb_mode_link_failures_total", "Failed attempts to link an account to MODE"))
+    , sleep_(std::move(strand))
+{
+}
+
+milliseconds mode_linker::backoff(int attempts) const
+{
+    auto base = settings_.mode_link_retry_min.count();
+    auto cap = settings_.mode_link_retry_max.count();
+    long long d = base;
+    for (int i = 0; i < attempts && d < cap; ++i)
+        d *= 2;
+    d = std::min<long long>(d, cap);
+    thread_local std::mt19937_64 gen{std::random_device{}()};
+    std::uniform_int_distribution<long long> jitter(d / 2, d);
+    return milliseconds(jitter(gen));
+}
+
+std::string mode_linker::seal_key(const std::string& user_id, const std::string& key) const
+{
+    return common::crypto::base64_encode(cipher_.seal(key, user_id));
+}
+
+std::optional<std::string> mode_linker::open_key(const std::string& user_id, const std::string& sealed_b64) const
+{
+    auto raw = common::crypto::base64_decode(sealed_b64);
+    if (!raw)
+        return std::nullopt;
+    return cipher_.open(*raw, user_id);
+}
+
+net::awaitable<link_result> mode_linker::link(const std::string& user_id, std::optional<std::int64_t> mode_user_id,
+                                              steady_clock::time_point deadline)
+{
+    auto remaining = [&] { return std::max(milliseconds(1), duration_cast<milliseconds>(deadline - steady_clock::now())); };
+    link_result r;
+    r.mode_user_id = mode_user_id;
+    if (!r.mode_user_id) {
+        // The account id as MODE's externalKey ties the MODE user back to this account.
+        r.mode_user_id = co_await mode_.create_user(settings_.mode_project_key, settings_.mode_project_id, user_id,
+                                                    remaining());
+        co_await users_.set_mode_user_id(user_id, *r.mode_user_id);
+    }
+    auto key = co_await mode_.issue_user_key(settings_.mode_project_key, settings_.mode_project_id, *r.mode_user_id,
+                                             remaining());
+    co_await users_.set_linked(user_id, seal_key(user_id, key));
+    r.linked = true;
+    co_return r;
+}
+
+net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optional<std::int64_t> mode_user_id,
+                                                 int attempts, milliseconds timeout)
+{
+    link_result r;
+    r.mode_user_id = mode_user_id;
+    std::string reason;
+    try {
+        r = co_await link(user_id, mode_user_id, steady_clock::now() + timeout);
+        linked_.inc();
+        common::log::info("mode.linked", {{"user_id", user_id}, {"mode_user_id", *r.mode_user_id}});
+        co_return r;
+    } catch (const common::mode::error& e) {
+        reason = e.what();
+    } catch (const common::unavailable_error& e) {
+        reason = e.what();
+    } catch (const std::exception& e) {
+        reason = std::string("unexpected: ") + e.what();
+    }
+    failed_.inc();
+    auto delay = backoff(attempts);
+    common::log::warn("mode.link_failed",
+                      {{"user_id", user_id}, {"error", reason}, {"attempt", attempts + 1}, {"retry_in_ms", delay.count()}});
+    try {
+        co_await users_.link_failed(user_id, delay, reason.substr(0, 500));
+    } catch (const std::exception& e) {
+        // The lease runs out by itself; the background loop picks the account up then.
+        common::log::warn("mode.link_schedule_failed", {{"user_id", user_id}, {"error", e.what()}});
+    }
+    co_return r;
+}
+
+net::awaitable<void> mode_linker::run()
+{
+    while (!stopped_) {
+        milliseconds pause{1000};
+        try {
+            if (auto job = co_await users_.claim_link(lease)) {
+                co_await attempt(job->user_id, job->mode_user_id, job->attempts, settings_.mode_timeout);
+                pause = milliseconds(0);
+            }
+        } catch (const std::exception& e) {
+            common::log::warn("mode.linker", {{"error", e.what()}});
+            pause = milliseconds(2000);
+        }
+        if (pause.count() > 0 && !stopped_) {
+            sleep_.expires_after(pause);
+            co_await sleep_.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
+}
+
+void mode_linker::stop()
+{
+    stopped_ = true;
+    // The timer belongs to the loop's strand.
+    net::post(sleep_.get_executor(), [this] { sleep_.cancel(); });
+}
+
+} // namespace gateway

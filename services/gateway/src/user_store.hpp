@@ -1,0 +1,80 @@
+#pragma once
+
+#include "common/net/aliases.hpp"
+
+#include "common/db/pg_pool.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gateway {
+
+using namespace common::aliases;
+
+/** An account as the API shows it (api.md's `user`). */
+struct user_record
+{
+    std::string id;
+    std::string email;
+    std::string name;
+    std::string status; // active | invited
+    bool email_verified = false;
+    std::string created_at; // RFC 3339, UTC
+    std::optional<std::int64_t> mode_user_id;
+    bool mode_linked = false;
+};
+
+boost::json::object to_json(const user_record& u);
+
+/** A user whose MODE link is due, claimed by this instance for a while (a lease). */
+struct link_job
+{
+    std::string user_id;
+    std::optional<std::int64_t> mode_user_id;
+    int attempts = 0;
+};
+
+/**
+ * The accounts table: every query a prepared statement, run on the database pool's workers.
+ * Thread-safety: shared, use from any coroutine.
+ */
+class user_store
+{
+public:
+    explicit user_store(common::db::pg_pool& db)
+        : db_(db)
+    {
+    }
+
+    /** The statements to prepare on every pool connection. */
+    static std::vector<std::pair<std::string, std::string>> statements();
+
+    /** Inserts an active account whose MODE link is leased to the caller for `link_lease`.
+        Throws problem 409 EMAIL_TAKEN when the address is in use. */
+    net::awaitable<user_record> create(std::string email, std::string name, std::string password_hash,
+                                       std::chrono::milliseconds link_lease);
+    net::awaitable<std::optional<user_record>> find(std::string id);
+
+    /** Records the MODE user id as soon as MODE returned it, so a retry reuses it. */
+    net::awaitable<void> set_mode_user_id(std::string id, std::int64_t mode_user_id);
+    /** Stores the sealed MODE user key: the account is linked. */
+    net::awaitable<void> set_linked(std::string id, std::string sealed_key_b64);
+    /** Schedules the next link attempt after `delay`; returns the attempts made so far. */
+    net::awaitable<int> link_failed(std::string id, std::chrono::milliseconds delay, std::string reason);
+    /** Claims the most overdue unlinked user, leasing it for `lease`. */
+    net::awaitable<std::optional<link_job>> claim_link(std::chrono::milliseconds lease);
+
+    /** The user of a live session (not revoked, not expired, not idle longer than `idle`). */
+    net::awaitable<std::optional<user_record>> session_user(std::string token_hash, std::chrono::milliseconds idle);
+
+private:
+    common::db::pg_pool& db_;
+};
+
+} // namespace gateway
