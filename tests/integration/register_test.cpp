@@ -1,0 +1,295 @@
+// Registration and the MODE link, through the real gateway, PostgreSQL and the MODE emulator.
+#include "support/http_call.hpp"
+#include "support/services.hpp"
+#include "support/stack.hpp"
+
+#include "common/crypto/crypto.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <pqxx/pqxx>
+
+#include <thread>
+
+using namespace common::aliases;
+
+BOOST_AUTO_TEST_SUITE(registration)
+
+namespace {
+
+const std::string good_password = "correct horse battery staple";
+
+std::string body(const std::string& email, const std::string& password = good_password,
+                 const std::string& name = "Ann Example")
+{
+    json::object o{{"email", email}, {"password", password}, {"name", name}};
+    return json::serialize(o);
+}
+
+test::http_result register_user(const test::running_service& gw, const std::string& email)
+{
+    return test::http_call(gw.port, http::verb::post, "/v1/auth/register", body(email));
+}
+
+// The emulator's users whose externalKey is `user_id` (the gateway passes its account id).
+json::array mode_users_for(const test::running_service& sim, const std::string& user_id)
+{
+    auto r = test::http_call(sim.port, http::verb::get, "/_sim/users?externalKey=" + user_id);
+    BOOST_REQUIRE_EQUAL(r.status, 200U);
+    return r.json().as_array();
+}
+
+std::size_t mode_user_count(const test::running_service& sim)
+{
+    return test::http_call(sim.port, http::verb::get, "/_sim/users").json().as_array().size();
+}
+
+void add_fault(const test::running_service& sim, json::object fault)
+{
+    auto r = test::http_call(sim.port, http::verb::post, "/_sim/faults", json::serialize(fault));
+    BOOST_REQUIRE_EQUAL(r.status, 204U);
+}
+
+void clear_faults(const test::running_service& sim)
+{
+    BOOST_REQUIRE_EQUAL(test::http_call(sim.port, http::verb::delete_, "/_sim/faults").status, 204U);
+}
+
+// A session made directly in the store (login is step 2), returning its bearer token.
+std::string make_session(const std::string& db_url, const std::string& user_id)
+{
+    auto token = common::crypto::random_token();
+    pqxx::connection c(db_url);
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1::uuid, $2, now() + interval '1 hour')",
+                   user_id, common::crypto::sha256_hex(token));
+    tx.commit();
+    return token;
+}
+
+json::object me(const test::running_service& gw, const std::string& token)
+{
+    auto r = test::http_call(gw.port, http::verb::get, "/v1/me", {}, {{"Authorization", "Bearer " + token}});
+    BOOST_REQUIRE_MESSAGE(r.status == 200U, r);
+    return r.json().at("user").as_object();
+}
+
+// Polls GET /v1/me until the account is linked.
+bool wait_linked(const test::running_service& gw, const std::string& token, std::chrono::seconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (me(gw, token).at("mode").at("linked").as_bool())
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+struct fixture
+{
+    test::scratch_database db;
+    test::running_service sim = test::start_mode_sim();
+    test::running_service gw = test::start_gateway(db.url(), sim.base_url());
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(register_links_the_account_to_a_new_mode_user, fixture)
+{
+    auto r = register_user(gw, "Ann@Example.com");
+    BOOST_TEST_REQUIRE(r.status == 201U, r);
+    BOOST_TEST(r.header("Content-Type") == "application/json");
+    auto user = r.json().at("user").as_object();
+    BOOST_TEST(user.at("email").as_string() == "Ann@Example.com");
+    BOOST_TEST(user.at("name").as_string() == "Ann Example");
+    BOOST_TEST(user.at("emailVerified").as_bool() == false);
+    BOOST_TEST(!user.at("createdAt").as_string().empty());
+    BOOST_TEST(user.at("mode").at("linked").as_bool());
+    auto mode_user_id = user.at("mode").at("userId").as_int64();
+
+    // The MODE user exists in the emulator, created once, tied to this account.
+    std::string id(user.at("id").as_string());
+    auto mode_users = mode_users_for(sim, id);
+    BOOST_REQUIRE_EQUAL(mode_users.size(), 1U);
+    BOOST_TEST(mode_users[0].at("id").as_int64() == mode_user_id);
+
+    // The stored key is sealed, and it is a working MODE user key for that user.
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    auto row = tx.exec_params1("SELECT password_hash, mode_user_key FROM users WHERE id = $1::uuid", id);
+    BOOST_TEST(row[0].as<std::string>().rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0) == 0U);
+    auto sealed = common::crypto::base64_decode(row[1].as<std::string>());
+    BOOST_REQUIRE(sealed.has_value());
+    auto key = common::crypto::aes256gcm(*common::crypto::base64_decode(test::test_secret_key())).open(*sealed, id);
+    BOOST_REQUIRE(key.has_value());
+    auto session = test::http_call(sim.port, http::verb::get, "/userSession", {}, {{"Authorization", "ModeCloud " + *key}});
+    BOOST_TEST(session.status == 200U, session);
+    BOOST_TEST(session.json().at("userId").as_int64() == mode_user_id);
+
+    // Neither the password nor the MODE key reached the logs.
+    BOOST_TEST(gw.proc->output().find(good_password) == std::string::npos);
+    BOOST_TEST(gw.proc->output().find(*key) == std::string::npos);
+
+    // The account as GET /v1/me shows it.
+    auto token = make_session(db.url(), id);
+    auto shown = me(gw, token);
+    BOOST_TEST(shown.at("id").as_string() == id);
+    BOOST_TEST(shown.at("mode").at("userId").as_int64() == mode_user_id);
+}
+
+BOOST_FIXTURE_TEST_CASE(mode_outage_at_registration_links_later_with_exactly_one_mode_user, fixture)
+{
+    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"status", 503}});
+    auto r = register_user(gw, "bob@example.com");
+    BOOST_TEST_REQUIRE(r.status == 201U, r);
+    auto user = r.json().at("user").as_object();
+    BOOST_TEST(user.at("mode").at("linked").as_bool() == false);
+    BOOST_TEST(user.at("mode").at("userId").is_null());
+    std::string id(user.at("id").as_string());
+    BOOST_TEST(mode_users_for(sim, id).empty());
+
+    // While MODE is down the linker keeps trying (and failing) without creating anything.
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    BOOST_TEST(mode_user_count(sim) == 0U);
+
+    clear_faults(sim);
+    auto token = make_session(db.url(), id);
+    BOOST_TEST_REQUIRE(wait_linked(gw, token, std::chrono::seconds(15)));
+    BOOST_TEST(mode_users_for(sim, id).size() == 1U);
+    BOOST_TEST(mode_user_count(sim) == 1U);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_mode_user_created_before_a_failure_is_reused, fixture)
+{
+    // POST /users succeeds, POST /auth/user fails: the MODE user id must be kept and reused.
+    add_fault(sim, {{"path", "/auth/user"}, {"method", "POST"}, {"status", 500}, {"count", 3}});
+    auto r = register_user(gw, "carol@example.com");
+    BOOST_TEST_REQUIRE(r.status == 201U, r);
+    auto user = r.json().at("user").as_object();
+    BOOST_TEST(user.at("mode").at("linked").as_bool() == false);
+    BOOST_TEST_REQUIRE(user.at("mode").at("userId").is_int64());
+    auto first_id = user.at("mode").at("userId").as_int64();
+    std::string id(user.at("id").as_string());
+
+    auto token = make_session(db.url(), id);
+    BOOST_TEST_REQUIRE(wait_linked(gw, token, std::chrono::seconds(15)));
+    BOOST_TEST(me(gw, token).at("mode").at("userId").as_int64() == first_id);
+    BOOST_TEST(mode_user_count(sim) == 1U);
+}
+
+BOOST_FIXTURE_TEST_CASE(unreachable_mode_still_registers_quickly, fixture)
+{
+    sim.proc->kill();
+    sim.proc->wait(std::chrono::seconds(5));
+    auto r = register_user(gw, "dan@example.com");
+    BOOST_TEST(r.status == 201U, r);
+    BOOST_TEST(r.json().at("user").at("mode").at("linked").as_bool() == false);
+}
+
+BOOST_FIXTURE_TEST_CASE(slow_mode_is_cut_off_at_the_link_timeout, fixture)
+{
+    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"delayMs", 20000}, {"count", 1}});
+    // The inline link gives up after MB_MODE_LINK_TIMEOUT (3 s by default); the answer comes well
+    // before the emulator's 20 s delay, which the client's own 10 s timeout would also reveal.
+    auto r = test::http_call(gw.port, http::verb::post, "/v1/auth/register", body("erin@example.com"), {},
+                             std::chrono::seconds(10));
+    BOOST_TEST(r.status == 201U, r);
+    BOOST_TEST(r.json().at("user").at("mode").at("linked").as_bool() == false);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_input_gets_precise_problems, fixture)
+{
+    struct bad_case
+    {
+        std::string name, body;
+        unsigned status;
+        std::string code;
+    };
+    std::vector<bad_case> cases{
+        {"malformed JSON", R"({"email": "x@example.com", )", 400, "MALFORMED_JSON"},
+        {"not an object", R"(["x@example.com"])", 400, "INVALID_REQUEST"},
+        {"email missing", R"({"password":"long enough password","name":"X"})", 400, "INVALID_REQUEST"},
+        {"email of the wrong type", R"({"email":42,"password":"long enough password","name":"X"})", 400,
+         "INVALID_REQUEST"},
+        {"invalid email", body("not-an-email"), 400, "INVALID_EMAIL"},
+        {"email without domain dot", body("x@localhost"), 400, "INVALID_EMAIL"},
+        {"short password", body("y@example.com", "elevenchars"), 400, "WEAK_PASSWORD"},
+        {"long password", body("y@example.com", std::string(129, 'p')), 400, "WEAK_PASSWORD"},
+        {"empty name", body("y@example.com", good_password, "  "), 400, "INVALID_REQUEST"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.name)
+        {
+            auto r = test::http_call(gw.port, http::verb::post, "/v1/auth/register", c.body);
+            BOOST_TEST(r.status == c.status, r);
+            BOOST_TEST(r.header("Content-Type") == "application/problem+json");
+            auto p = r.json().as_object();
+            BOOST_TEST(p.at("code").as_string() == c.code);
+            BOOST_TEST(p.at("status").as_int64() == c.status);
+            BOOST_TEST(p.at("type").as_string() == "about:blank");
+            BOOST_TEST(!p.at("title").as_string().empty());
+            BOOST_TEST(!p.at("detail").as_string().empty());
+        }
+    }
+    // Nothing was stored by any of them.
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    BOOST_TEST(tx.exec1("SELECT count(*) FROM users")[0].as<int>() == 0);
+    // 128 characters (counted as characters, not bytes) is allowed.
+    std::string max_password;
+    for (int i = 0; i < 128; ++i)
+        max_password += "é";
+    auto ok = test::http_call(gw.port, http::verb::post, "/v1/auth/register", body("z@example.com", max_password));
+    BOOST_TEST(ok.status == 201U, ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(duplicate_email_is_409_regardless_of_case, fixture)
+{
+    BOOST_TEST_REQUIRE(register_user(gw, "frank@example.com").status == 201U);
+    auto again = register_user(gw, "FRANK@example.COM");
+    BOOST_TEST(again.status == 409U, again);
+    BOOST_TEST(again.header("Content-Type") == "application/problem+json");
+    BOOST_TEST(again.json().at("code").as_string() == "EMAIL_TAKEN");
+    BOOST_TEST(mode_user_count(sim) == 1U);
+}
+
+BOOST_FIXTURE_TEST_CASE(me_requires_a_live_session, fixture)
+{
+    auto r = register_user(gw, "gina@example.com");
+    BOOST_TEST_REQUIRE(r.status == 201U);
+    std::string id(r.json().at("user").at("id").as_string());
+
+    auto check_401 = [&](const test::header_list& headers) {
+        auto res = test::http_call(gw.port, http::verb::get, "/v1/me", {}, headers);
+        BOOST_TEST(res.status == 401U, res);
+        BOOST_TEST(res.header("WWW-Authenticate") == "Bearer");
+        BOOST_TEST(res.json().at("code").as_string() == "UNAUTHENTICATED");
+    };
+    check_401({});
+    check_401({{"Authorization", "Bearer not-a-real-token"}});
+    check_401({{"Authorization", "Basic Z2luYTpwYXNz"}});
+
+    // Expired and revoked sessions are refused.
+    auto token = make_session(db.url(), id);
+    BOOST_TEST(me(gw, token).at("id").as_string() == id);
+    {
+        pqxx::connection c(db.url());
+        pqxx::work tx(c);
+        tx.exec_params("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1", common::crypto::sha256_hex(token));
+        tx.commit();
+    }
+    check_401({{"Authorization", "Bearer " + token}});
+    auto expired = make_session(db.url(), id);
+    {
+        pqxx::connection c(db.url());
+        pqxx::work tx(c);
+        tx.exec_params("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1",
+                       common::crypto::sha256_hex(expired));
+        tx.commit();
+    }
+    check_401({{"Authorization", "Bearer " + expired}});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

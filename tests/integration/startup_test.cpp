@@ -1,0 +1,191 @@
+// Service start-up and shut-down as operators see them: settings validation, migrations when several
+// instances start at once, readiness, graceful stop.
+#include "support/http_call.hpp"
+#include "support/services.hpp"
+#include "support/stack.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <thread>
+
+using namespace common::aliases;
+
+BOOST_AUTO_TEST_SUITE(startup)
+
+namespace {
+
+std::map<std::string, std::string> gateway_env(const std::string& db_url)
+{
+    return {{"MB_DATABASE_URL", db_url},
+            {"MB_REDIS_URL", test::redis_url()},
+            {"MB_MODE_API_URL", "http://127.0.0.1:9"},
+            {"MB_MODE_PROJECT_ID", "1"},
+            {"MB_MODE_PROJECT_KEY", "sim-project-key"},
+            {"MB_SECRET_KEY", test::test_secret_key()},
+            {"MB_PUBLIC_URL", "http://app.example.test"},
+            {"MB_LISTEN", "127.0.0.1:" + std::to_string(test::free_port())}};
+}
+
+// Runs the gateway with `env` (minus `unset`) and returns {exit code, output}.
+std::pair<int, std::string> run_gateway_expecting_exit(std::map<std::string, std::string> env,
+                                                       std::vector<std::string> unset = {})
+{
+    test::process::options o;
+    o.argv = {test::binary_path("services/gateway/modebridge-gateway")};
+    o.env = std::move(env);
+    o.unset_env = std::move(unset);
+    for (const auto& name : o.unset_env)
+        o.env.erase(name);
+    test::process p(std::move(o));
+    auto code = p.wait(std::chrono::seconds(20));
+    BOOST_REQUIRE_MESSAGE(code.has_value(), "the gateway should have exited:\n" + p.output());
+    return {*code, p.output()};
+}
+
+std::size_t count_lines(const std::string& text)
+{
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(missing_database_url_stops_with_one_clear_line)
+{
+    test::scratch_database db;
+    auto [code, out] = run_gateway_expecting_exit(gateway_env(db.url()), {"MB_DATABASE_URL"});
+    BOOST_TEST(code == 2);
+    BOOST_TEST(count_lines(out) == 1U, "expected one line, got:\n" << out);
+    BOOST_TEST(out.find("MB_DATABASE_URL") != std::string::npos, out);
+    BOOST_TEST(out.find("required") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
+{
+    test::scratch_database db;
+    struct bad_case
+    {
+        std::string var, value;
+    };
+    std::vector<bad_case> cases{
+        {"MB_SECRET_KEY", "c2hvcnQta2V5LXNlY3JldA=="}, // 16 bytes, not 32
+        {"MB_DATABASE_URL", "mysql://user:hunter2secret@db/x"},
+        {"MB_REDIS_URL", "http://redis-secret-host:6379"},
+        {"MB_LISTEN", "nonsense-listen-value"},
+        {"MB_MODE_PROJECT_ID", "seventeen"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.var)
+        {
+            auto env = gateway_env(db.url());
+            env[c.var] = c.value;
+            auto [code, out] = run_gateway_expecting_exit(env);
+            BOOST_TEST(code == 2);
+            BOOST_TEST(count_lines(out) == 1U, out);
+            BOOST_TEST(out.find(c.var) != std::string::npos, out);
+            BOOST_TEST(out.find(c.value) == std::string::npos, "the value leaked: " << out);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(two_gateways_starting_at_once_migrate_once)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto a = test::start_gateway(db.url(), sim.base_url(), {}, false);
+    auto b = test::start_gateway(db.url(), sim.base_url(), {}, false);
+    BOOST_REQUIRE_MESSAGE(test::wait_until_ready(a), a.proc->output());
+    BOOST_REQUIRE_MESSAGE(test::wait_until_ready(b), b.proc->output());
+
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    auto versions = tx.exec("SELECT version, count(*) FROM schema_migrations GROUP BY version");
+    BOOST_TEST(!versions.empty());
+    for (const auto& row : versions)
+        BOOST_TEST(row[1].as<int>() == 1);
+    // Exactly one of the two applied the schema; the other waited on the lock and found it done.
+    auto applied = [](const test::running_service& s) {
+        return s.proc->output().find("\"db.migration_applied\"") != std::string::npos;
+    };
+    BOOST_TEST(applied(a) != applied(b), "gateway A:\n" << a.proc->output() << "\ngateway B:\n" << b.proc->output());
+    // Both serve.
+    BOOST_TEST(test::http_call(a.port, http::verb::get, "/healthz").status == 200U);
+    BOOST_TEST(test::http_call(b.port, http::verb::get, "/healthz").status == 200U);
+}
+
+BOOST_AUTO_TEST_CASE(ingest_starts_migrates_and_serves_health_readiness_and_metrics)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url());
+    auto ready = test::http_call(ingest.port, http::verb::get, "/readyz");
+    BOOST_TEST(ready.status == 200U, ready);
+    BOOST_TEST(ready.json().at("checks").at("database").as_string() == "ok");
+    BOOST_TEST(ready.json().at("checks").at("redis").as_string() == "ok");
+    BOOST_TEST(test::http_call(ingest.port, http::verb::get, "/healthz").status == 200U);
+    auto metrics = test::http_call(ingest.port, http::verb::get, "/metrics");
+    BOOST_TEST(metrics.status == 200U);
+    BOOST_TEST(metrics.header("Content-Type").find("text/plain") == 0U);
+    BOOST_TEST(metrics.body.find("mb_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}") !=
+               std::string::npos, metrics.body);
+
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    BOOST_TEST(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(readiness_names_the_part_that_is_down_and_requests_get_503)
+{
+    test::scratch_database db;
+    // Redis unreachable: the gateway runs, says which part is missing, and does not crash.
+    auto dead_redis = "redis://127.0.0.1:" + std::to_string(test::free_port());
+    auto gw = test::start_gateway(db.url(), "http://127.0.0.1:9", {{"MB_REDIS_URL", dead_redis}}, false);
+    BOOST_REQUIRE(test::wait_for_port(gw.port, std::chrono::seconds(20)));
+    test::http_result ready;
+    for (int i = 0; i < 100; ++i) { // until the migrations ran, the database is not ready either
+        ready = test::http_call(gw.port, http::verb::get, "/readyz");
+        if (ready.json().at("checks").at("database").as_string() == "ok")
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST(ready.status == 503U);
+    BOOST_TEST(ready.header("Content-Type") == "application/problem+json");
+    BOOST_TEST(ready.json().at("code").as_string() == "NOT_READY");
+    BOOST_TEST(ready.json().at("checks").at("redis").as_string() == "unavailable");
+    BOOST_TEST(ready.json().at("checks").at("database").as_string() == "ok");
+    BOOST_TEST(std::string(ready.json().at("detail").as_string()).find("redis") != std::string::npos);
+
+    // PostgreSQL unreachable: readiness says so and requests that need it get a 503, not a crash.
+    auto dead_db = "postgresql://modebridge:x@127.0.0.1:" + std::to_string(test::free_port()) + "/modebridge";
+    auto gw2 = test::start_gateway(dead_db, "http://127.0.0.1:9", {}, false);
+    BOOST_REQUIRE(test::wait_for_port(gw2.port, std::chrono::seconds(20)));
+    auto ready2 = test::http_call(gw2.port, http::verb::get, "/readyz");
+    BOOST_TEST(ready2.status == 503U);
+    BOOST_TEST(ready2.json().at("checks").at("database").as_string() == "unavailable");
+    auto reg = test::http_call(gw2.port, http::verb::post, "/v1/auth/register",
+                               R"({"email":"x@example.com","password":"long enough password","name":"X"})");
+    BOOST_TEST(reg.status == 503U, reg);
+    BOOST_TEST(reg.json().at("code").as_string() == "STORE_UNAVAILABLE");
+    BOOST_TEST(!reg.header("Retry-After").empty());
+    BOOST_TEST(gw2.proc->running());
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_finishes_and_exits_zero)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(db.url(), sim.base_url());
+    auto ingest = test::start_ingest(db.url());
+    gw.proc->terminate();
+    ingest.proc->terminate();
+    auto gw_code = gw.proc->wait(std::chrono::seconds(15));
+    auto ingest_code = ingest.proc->wait(std::chrono::seconds(15));
+    BOOST_REQUIRE(gw_code.has_value());
+    BOOST_REQUIRE(ingest_code.has_value());
+    BOOST_TEST(*gw_code == 0, gw.proc->output());
+    BOOST_TEST(*ingest_code == 0, ingest.proc->output());
+    BOOST_TEST(gw.proc->output().find("service.stopped") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

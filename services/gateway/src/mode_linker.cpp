@@ -54,12 +54,10 @@ std::optional<std::string> mode_linker::open_key(const std::string& user_id, con
     return cipher_.open(*raw, user_id);
 }
 
-net::awaitable<link_result> mode_linker::link(const std::string& user_id, std::optional<std::int64_t> mode_user_id,
-                                              steady_clock::time_point deadline)
+net::awaitable<void> mode_linker::link(const std::string& user_id, link_result& r,
+                                       steady_clock::time_point deadline)
 {
     auto remaining = [&] { return std::max(milliseconds(1), duration_cast<milliseconds>(deadline - steady_clock::now())); };
-    link_result r;
-    r.mode_user_id = mode_user_id;
     if (!r.mode_user_id) {
         // The account id as MODE's externalKey ties the MODE user back to this account.
         r.mode_user_id = co_await mode_.create_user(settings_.mode_project_key, settings_.mode_project_id, user_id,
@@ -70,7 +68,6 @@ net::awaitable<link_result> mode_linker::link(const std::string& user_id, std::o
                                              remaining());
     co_await users_.set_linked(user_id, seal_key(user_id, key));
     r.linked = true;
-    co_return r;
 }
 
 net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optional<std::int64_t> mode_user_id,
@@ -80,7 +77,7 @@ net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optio
     r.mode_user_id = mode_user_id;
     std::string reason;
     try {
-        r = co_await link(user_id, mode_user_id, steady_clock::now() + timeout);
+        co_await link(user_id, r, steady_clock::now() + timeout);
         linked_.inc();
         common::log::info("mode.linked", {{"user_id", user_id}, {"mode_user_id", *r.mode_user_id}});
         co_return r;

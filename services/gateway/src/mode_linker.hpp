@@ -70,8 +70,8 @@ public:
     std::optional<std::string> open_key(const std::string& user_id, const std::string& sealed_b64) const;
 
 private:
-    net::awaitable<link_result> link(const std::string& user_id, std::optional<std::int64_t> mode_user_id,
-                                     std::chrono::steady_clock::time_point deadline);
+    /** Fills `r` as it goes, so a failure half-way still reports the MODE user id it obtained. */
+    net::awaitable<void> link(const std::string& user_id, link_result& r, std::chrono::steady_clock::time_point deadline);
 
     user_store& users_;
     common::mode::client& mode_;

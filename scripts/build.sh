@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configures and builds modebridge into build/ (Ninja, ccache when present). Extra arguments go to CMake.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${MB_BUILD_DIR:-$root/build}
+build_type=${MB_BUILD_TYPE:-RelWithDebInfo}
+
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DMB_WERROR=ON "$@" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
