@@ -166,6 +166,8 @@ boost::asio::ip::tcp::endpoint parse_endpoint(std::string_view text)
         throw std::invalid_argument("bad port");
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
+    else if (host.find(':') != std::string_view::npos)
+        throw std::invalid_argument("an IPv6 address needs brackets: [::1]:8080");
     boost::asio::ip::address addr;
     if (host.empty()) {
         addr = boost::asio::ip::address_v4::any();

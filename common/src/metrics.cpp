@@ -142,10 +142,13 @@ histogram& registry::histogram_for(const std::string& name, const std::string& h
                                    std::vector<double> bounds)
 {
     std::lock_guard lock(mutex_);
-    auto& slot = family_for(name, help, k_histogram).histograms[l];
-    if (!slot)
-        slot = std::make_unique<histogram>(std::move(bounds));
-    return *slot;
+    auto& f = family_for(name, help, k_histogram);
+    auto it = f.histograms.find(l);
+    if (it != f.histograms.end())
+        return *it->second;
+    // Built before it enters the map: bad bounds throw here and leave no empty slot for render().
+    auto h = std::make_unique<histogram>(std::move(bounds));
+    return *f.histograms.emplace(l, std::move(h)).first->second;
 }
 
 void registry::add_callback_gauge(const std::string& name, const std::string& help, std::function<double()> read)
@@ -160,7 +163,16 @@ std::string registry::render() const
     std::string out;
     for (const auto& [name, f] : families_) {
         static constexpr const char* type_names[] = {"counter", "gauge", "histogram", "gauge"};
-        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f->help, name, type_names[f->type]);
+        std::string help;
+        for (char c : f->help) {
+            if (c == '\\')
+                help += "\\\\";
+            else if (c == '\n')
+                help += "\\n";
+            else
+                help.push_back(c);
+        }
+        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type_names[f->type]);
         for (const auto& [l, c] : f->counters)
             out += fmt::format("{}{} {}\n", name, render_labels(l), c->value());
         for (const auto& [l, g] : f->gauges)

@@ -1,30 +1,68 @@
 #include "common/web/health.hpp"
 
+#include "common/log.hpp"
 #include "common/web/json_body.hpp"
 #include "common/web/problem.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <optional>
+
 namespace common::web {
 
 namespace {
 
-// A probe that does not answer in time counts as failed.
-net::awaitable<bool> bounded(const readiness_check& c, std::chrono::milliseconds timeout)
+/** One /readyz round, shared with the probes because they may outlive the request. */
+struct probe_round
 {
-    using namespace net::experimental::awaitable_operators;
-    net::steady_timer timer(co_await net::this_coro::executor, timeout);
-    try {
-        auto r = co_await (c.probe() || timer.async_wait(net::as_tuple(net::use_awaitable)));
-        co_return r.index() == 0 && std::get<0>(r);
-    } catch (const std::exception&) {
-        co_return false;
+    probe_round(const net::any_io_executor& ex, std::size_t n)
+        : timer(ex)
+        , results(n)
+        , pending(n)
+    {
     }
+    net::steady_timer timer;
+    std::vector<std::optional<bool>> results;
+    std::size_t pending;
+};
+
+// Runs every probe at once and waits until all have answered or the timeout passes. The probes run
+// detached from the wait: one that ignores cancellation (a blocking call on a worker pool, a hung
+// connection) must not hold the answer. A probe that has not answered in time counts as failed.
+// Everything runs on the caller's executor (the connection's strand), so `probe_round` needs no lock.
+net::awaitable<std::vector<bool>> run_probes(const std::vector<readiness_check>& checks,
+                                             std::chrono::milliseconds timeout)
+{
+    auto exec = co_await net::this_coro::executor;
+    auto round = std::make_shared<probe_round>(exec, checks.size());
+    round->timer.expires_after(timeout);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        net::co_spawn(exec, checks[i].probe(), [round, i, name = checks[i].name](std::exception_ptr e, bool ok) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& failure) {
+                    log::warn("http.readyz_probe", {{"check", name}, {"error", failure.what()}});
+                } catch (...) {
+                    log::warn("http.readyz_probe", {{"check", name}});
+                }
+            }
+            round->results[i] = !e && ok;
+            if (--round->pending == 0)
+                round->timer.cancel();
+        });
+    }
+    if (round->pending > 0)
+        co_await round->timer.async_wait(net::as_tuple(net::use_awaitable));
+    std::vector<bool> out;
+    for (const auto& r : round->results)
+        out.push_back(r.value_or(false));
+    co_return out;
 }
 
 } // namespace
@@ -41,13 +79,12 @@ void add_health_routes(router& r, std::shared_ptr<metrics::registry> m, std::vec
           [shared_checks, timeout](request& req, request_context&) -> net::awaitable<response> {
               json::object parts;
               std::string failing;
-              // Probes are cheap and few; running them one after another keeps this simple and each
-              // is bounded by the timeout.
-              for (const auto& c : *shared_checks) {
-                  bool ok = co_await bounded(c, timeout);
-                  parts[c.name] = ok ? "ok" : "unavailable";
-                  if (!ok)
-                      failing += (failing.empty() ? "" : ", ") + c.name;
+              auto ok = co_await run_probes(*shared_checks, timeout);
+              for (std::size_t i = 0; i < shared_checks->size(); ++i) {
+                  const auto& name = (*shared_checks)[i].name;
+                  parts[name] = ok[i] ? "ok" : "unavailable";
+                  if (!ok[i])
+                      failing += (failing.empty() ? "" : ", ") + name;
               }
               if (failing.empty())
                   co_return json_response(req, http::status::ok, json::object{{"status", "ready"}, {"checks", parts}});

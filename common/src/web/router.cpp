@@ -3,6 +3,7 @@
 #include "common/web/problem.hpp"
 
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace common::web {
@@ -55,8 +56,14 @@ bool for_each_segment(std::string_view path, F&& f)
 
 std::string allow_header(const std::map<http::verb, handler>& handlers)
 {
+    // HEAD is served wherever GET is (match falls back to it), so it is allowed there too.
+    std::set<http::verb> verbs;
+    for (const auto& entry : handlers)
+        verbs.insert(entry.first);
+    if (verbs.count(http::verb::get) != 0)
+        verbs.insert(http::verb::head);
     std::string out;
-    for (const auto& [verb, h] : handlers) {
+    for (auto verb : verbs) {
         if (!out.empty())
             out += ", ";
         out += std::string(http::to_string(verb));
@@ -111,11 +118,21 @@ const handler* router::match(http::verb method, std::string_view path, request_c
             return true;
         }))
         throw not_found();
+    // A node matches when its path does and it serves the method; a literal route that does not
+    // serve the method leaves room for a parameter route that does.
+    auto serves = [method](const node* n) {
+        return n->handlers.count(method) != 0 || (method == http::verb::head && n->handlers.count(http::verb::get) != 0);
+    };
     const node* found = nullptr;
+    const node* path_only = nullptr; // the first node whose path matched, for a 405
     std::vector<std::pair<std::string, std::string>> captured;
     auto walk = [&](auto& self, const node* n, std::size_t i) -> bool {
         if (i == segs.size()) {
             if (n->handlers.empty())
+                return false;
+            if (path_only == nullptr)
+                path_only = n;
+            if (!serves(n))
                 return false;
             found = n;
             return true;
@@ -130,15 +147,16 @@ const handler* router::match(http::verb method, std::string_view path, request_c
         }
         return false;
     };
-    if (!walk(walk, root_.get(), 0))
-        throw not_found();
-    auto h = found->handlers.find(method);
-    if (h == found->handlers.end() && method == http::verb::head)
-        h = found->handlers.find(http::verb::get);
-    if (h == found->handlers.end())
+    if (!walk(walk, root_.get(), 0)) {
+        if (path_only == nullptr)
+            throw not_found();
         throw problem(http::status::method_not_allowed, "METHOD_NOT_ALLOWED",
                       "this resource does not support " + std::string(http::to_string(method)))
-            .with_header("Allow", allow_header(found->handlers));
+            .with_header("Allow", allow_header(path_only->handlers));
+    }
+    auto h = found->handlers.find(method);
+    if (h == found->handlers.end())
+        h = found->handlers.find(http::verb::get); // HEAD served by GET
     for (auto& [k, v] : captured)
         params.add(std::move(k), std::move(v));
     ctx.params = std::move(params);

@@ -201,10 +201,11 @@ net::awaitable<void> server::shutdown(std::chrono::milliseconds grace)
 {
     auto self = impl_;
     self->stopping = true;
-    // Stop accepting: the acceptor belongs to its strand.
-    co_await net::post(self->accept_strand, net::use_awaitable);
-    boost::system::error_code ignored;
-    self->acceptor.close(ignored);
+    // Stop accepting. The acceptor belongs to its strand, so it is closed there.
+    net::post(self->accept_strand, [self] {
+        boost::system::error_code ignored;
+        self->acceptor.close(ignored);
+    });
 
     auto snapshot = [&] {
         std::lock_guard lock(self->mutex);

@@ -7,8 +7,6 @@
 #include "server_impl.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -45,44 +43,43 @@ net::awaitable<void> write_protocol_error(server::impl& srv, Stream& stream, con
     res.set("X-Request-Id", ctx.request_id);
     beast::get_lowest_layer(stream).expires_after(srv.opts.write_timeout);
     co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+    srv.metrics->counter_for("mb_http_rejected_total", "Requests refused before reaching a handler",
+                             {{"status", std::to_string(static_cast<unsigned>(p.status()))}})
+        .inc();
     log::info("http.rejected", {{"request_id", ctx.request_id},
                                 {"status", static_cast<unsigned>(p.status())},
                                 {"code", p.code()}});
 }
 
 /**
- * Waits for the first byte of the next request, up to the idle timeout. Returns false when the
- * connection should close (timeout, peer closed, or closed by shutdown).
+ * Waits for the first bytes of the next request, up to the idle timeout, and puts them in `buffer`.
+ * Returns false when the connection should close (timeout, peer closed, or closed by shutdown).
  */
 template <class Stream>
-net::awaitable<bool> wait_for_request(server::impl& srv, session_state& st, Stream& stream)
+net::awaitable<bool> wait_for_request(server::impl& srv, session_state& st, Stream& stream, beast::flat_buffer& buffer)
 {
-    using namespace net::experimental::awaitable_operators;
     st.idle = true;
     if (srv.stopping)
         co_return false;
-    auto& socket = beast::get_lowest_layer(stream).socket();
-    net::steady_timer timer(co_await net::this_coro::executor, srv.opts.idle_timeout);
-    auto which = co_await (
-        socket.async_wait(boost::asio::ip::tcp::socket::wait_read, net::as_tuple(net::use_awaitable)) ||
-        timer.async_wait(net::as_tuple(net::use_awaitable))
-    );
+    // Read through the stream rather than wait for the socket to become readable: TLS may already have
+    // taken the next request off the socket (together with the handshake or the previous request), and
+    // then the socket never signals it.
+    beast::get_lowest_layer(stream).expires_after(srv.opts.idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), net::as_tuple(net::use_awaitable));
+    buffer.commit(n);
     st.idle = false;
-    if (which.index() == 1)
-        co_return false; // idle timeout
-    auto [ec] = std::get<0>(which);
     co_return !ec;
 }
 
 template <class Stream>
 net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& stream,
-                                boost::asio::ip::tcp::endpoint remote, bool (*has_buffered)(Stream&))
+                                boost::asio::ip::tcp::endpoint remote)
 {
     beast::flat_buffer buffer;
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
-        if (buffer.size() == 0 && !has_buffered(stream)) {
-            if (!co_await wait_for_request(srv, st, stream))
+        if (buffer.size() == 0) {
+            if (!co_await wait_for_request(srv, st, stream, buffer))
                 co_return;
         }
         http::request_parser<http::string_body> parser;
@@ -112,11 +109,6 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
                 co_await write_protocol_error(
                     srv, stream, problem(http::status::bad_request, "MALFORMED_REQUEST", "the request is not valid HTTP/1.1"),
                     11, ctx);
-            else if (hec == beast::error::timeout)
-                co_await write_protocol_error(
-                    srv, stream,
-                    problem(http::status::request_timeout, "REQUEST_TIMEOUT", "the request headers took too long"), 11,
-                    ctx);
             co_return;
         }
         auto& header = parser.get();
@@ -148,11 +140,6 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
                         srv, stream,
                         problem(http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
                                 "the request body exceeds " + std::to_string(srv.opts.body_limit) + " bytes"),
-                        version, ctx);
-                else if (bec == beast::error::timeout)
-                    co_await write_protocol_error(
-                        srv, stream,
-                        problem(http::status::request_timeout, "REQUEST_TIMEOUT", "the request body took too long"),
                         version, ctx);
                 else if (is_malformed(bec))
                     co_await write_protocol_error(

@@ -4,13 +4,6 @@
 
 namespace common::web {
 
-namespace {
-bool nothing_buffered(beast::tcp_stream&)
-{
-    return false;
-}
-} // namespace
-
 net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
                                        boost::asio::ip::tcp::socket socket)
 {
@@ -22,7 +15,7 @@ net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::s
         stream.socket().close(ignored);
     };
     detail::close_hook_guard guard{*st};
-    co_await detail::serve_http(*srv, *st, stream, remote, &nothing_buffered);
+    co_await detail::serve_http(*srv, *st, stream, remote);
     // Half-close so the peer reads the last answer before seeing the end of the stream.
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
 }

@@ -3,18 +3,11 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
-#include <openssl/ssl.h>
-
 namespace common::web {
 
 namespace {
 using tls_stream = boost::asio::ssl::stream<beast::tcp_stream>;
 
-// Decrypted bytes may wait inside OpenSSL although the socket has nothing new to read.
-bool tls_buffered(tls_stream& s)
-{
-    return SSL_pending(s.native_handle()) > 0;
-}
 } // namespace
 
 net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
@@ -33,7 +26,7 @@ net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::sha
                                                  net::as_tuple(net::use_awaitable));
     if (hec)
         co_return;
-    co_await detail::serve_http(*srv, *st, stream, remote, &tls_buffered);
+    co_await detail::serve_http(*srv, *st, stream, remote);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     co_await stream.async_shutdown(net::as_tuple(net::use_awaitable));
 }
