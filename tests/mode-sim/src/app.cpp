@@ -1,0 +1,148 @@
+#include "app.hpp"
+
+#include "render.hpp"
+#include "routes.hpp"
+
+#include "common/web/health.hpp"
+#include "common/web/problem.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <stdexcept>
+
+namespace modesim {
+
+using common::web::request;
+using common::web::request_context;
+using common::web::response;
+
+settings load_settings(const common::config::env& e)
+{
+    settings s;
+    s.listen = e.listen("MODESIM_LISTEN", "127.0.0.1:8090");
+    s.project_id = e.integer("MODESIM_PROJECT_ID", 1, 1, INT64_MAX);
+    s.project_key = e.optional_secret("MODESIM_PROJECT_KEY").value_or("sim-project-key");
+    s.plain_project_key = e.optional_secret("MODESIM_PLAIN_PROJECT_KEY").value_or("sim-plain-key");
+    if (s.project_key.empty())
+        common::config::env::fail("MODESIM_PROJECT_KEY", "must not be empty");
+    if (s.plain_project_key == s.project_key)
+        common::config::env::fail("MODESIM_PLAIN_PROJECT_KEY", "must differ from MODESIM_PROJECT_KEY");
+    if (e.optional("MODESIM_WEBHOOK_URL"))
+        s.webhook_url = e.url("MODESIM_WEBHOOK_URL", {"http", "https"}, std::nullopt, "an http(s) URL");
+    s.webhook_key = e.optional_secret("MODESIM_WEBHOOK_KEY");
+    if (s.webhook_url && !s.webhook_key)
+        common::config::env::fail("MODESIM_WEBHOOK_KEY", "is required when MODESIM_WEBHOOK_URL is set");
+    s.threads = static_cast<std::size_t>(e.integer("MODESIM_THREADS", 2, 1, 64));
+    try {
+        s.log_level = common::log::parse_level(e.get("MODESIM_LOG_LEVEL", "info"));
+    } catch (const std::invalid_argument&) {
+        common::config::env::fail("MODESIM_LOG_LEVEL", "must be debug, info, warn or error");
+    }
+    return s;
+}
+
+namespace {
+
+state_options state_options_from(const settings& s)
+{
+    state_options o;
+    o.project_id = s.project_id;
+    o.byou_key = s.project_key;
+    o.plain_key = s.plain_project_key;
+    return o;
+}
+
+} // namespace
+
+app::app(net::io_context& ioc, settings s)
+    : settings_(std::move(s))
+    , state_(state_options_from(settings_))
+    , metrics_(std::make_shared<common::metrics::registry>())
+    , server_(ioc, settings_.listen, common::web::server_options{},
+              [this](request& req, request_context& ctx) { return handle(req, ctx); }, metrics_)
+{
+    add_user_routes(router_, state_);
+    add_home_routes(router_, state_);
+    add_device_routes(router_, state_);
+    add_sim_routes(router_, state_, faults_);
+    common::web::add_health_routes(router_, metrics_, {});
+    state_.set_event_listener([this](const event_record& e) { on_event(e); });
+}
+
+void app::start()
+{
+    server_.start();
+    auto ep = server_.local_endpoint();
+    common::log::info("sim.started", {{"address", ep.address().to_string()},
+                                      {"port", ep.port()},
+                                      {"project_id", settings_.project_id},
+                                      {"webhook", settings_.webhook_url.has_value()}});
+}
+
+boost::asio::ip::tcp::endpoint app::local_endpoint() const
+{
+    return server_.local_endpoint();
+}
+
+net::awaitable<void> app::shutdown(std::chrono::milliseconds grace)
+{
+    co_await server_.shutdown(grace);
+}
+
+void app::on_event(const event_record& e)
+{
+    // Extension point: the Webhooks Smart Module (signed POST to settings_.webhook_url with
+    // settings_.webhook_key, retried with backoff) and the /userSession/websocket streams of the home's
+    // members deliver `to_json(e)` from here. Until then the event is only recorded (GET /_sim/events).
+    common::log::debug("sim.event", {{"event_type", e.event_type},
+                                     {"device_id", e.origin_device_id},
+                                     {"home_id", e.home_id ? *e.home_id : 0}});
+}
+
+net::awaitable<response> app::handle(request& req, request_context& ctx)
+{
+    auto path = common::web::target_path(std::string_view(req.target().data(), req.target().size()));
+    std::optional<fault_action> fault;
+    if (!is_control_path(path))
+        fault = faults_.take(std::string_view(req.method_string().data(), req.method_string().size()), path);
+    if (fault && fault->delay.count() > 0) {
+        // A timer on the connection's strand: the wait holds up this request only, never a thread.
+        net::steady_timer timer(co_await net::this_coro::executor, fault->delay);
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    response res;
+    if (fault && fault->status)
+        res = mode_error(req.version(), req.keep_alive(),
+                         sim_error(static_cast<http::status>(*fault->status), fault->reason));
+    else
+        res = co_await dispatch(req, ctx);
+    add_cors_headers(res);
+    co_return res;
+}
+
+net::awaitable<response> app::dispatch(request& req, request_context& ctx)
+{
+    std::optional<sim_error> error;
+    std::vector<std::pair<std::string, std::string>> headers;
+    try {
+        co_return co_await router_.dispatch(req, ctx);
+    } catch (const sim_error& e) {
+        error = e;
+    } catch (const common::web::problem& p) {
+        // The router's own 404 NOT_FOUND / 405 METHOD_NOT_ALLOWED (with Allow), in MODE's shape.
+        error = sim_error(p.status(), p.code());
+        headers = p.headers();
+    } catch (const std::exception& e) {
+        common::log::error("sim.handler", {{"request_id", ctx.request_id}, {"error", e.what()}});
+        error = sim_error(http::status::internal_server_error, reason::internal_error);
+    }
+    response res = mode_error(req.version(), req.keep_alive(), *error);
+    for (auto& [name, value] : headers)
+        res.set(name, value);
+    co_return res;
+}
+
+} // namespace modesim
