@@ -1,0 +1,177 @@
+#include "common/mode/client.hpp"
+
+#include "common/web/json_body.hpp"
+#include "common/web/router.hpp"
+#include "common/web/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace common::aliases;
+namespace web = common::web;
+namespace mode = common::mode;
+
+BOOST_AUTO_TEST_SUITE(mode_client)
+
+namespace {
+
+unsigned status_of(const web::problem& p)
+{
+    return static_cast<unsigned>(p.status());
+}
+
+// A stand-in for MODE answering whatever each test needs, on a real socket.
+struct fake_mode
+{
+    fake_mode()
+    {
+        routes.add(http::verb::post, "/users", [this](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+            seen_auth = std::string(req[http::field::authorization]);
+            seen_body = req.body();
+            co_return web::json_response(req, http::status::created, json::object{{"id", 77}, {"projectId", 1}});
+        });
+        routes.add(http::verb::post, "/auth/user", [this](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+            seen_body = req.body();
+            seen_type = std::string(req[http::field::content_type]);
+            co_return web::json_response(req, http::status::ok, json::object{{"token", "user-key-77"}, {"userId", 77}});
+        });
+        routes.add(http::verb::get, "/status/{code}", [](web::request& req, web::request_context& ctx) -> net::awaitable<web::response> {
+            auto code = static_cast<unsigned>(std::stoi(ctx.params.at("code")));
+            co_return web::json_response(req, static_cast<http::status>(code), json::object{{"reason", "DEVICE_OFFLINE"}});
+        });
+        routes.add(http::verb::get, "/garbage", [](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+            web::response res{http::status::ok, req.version()};
+            res.body() = "<html>not json";
+            res.prepare_payload();
+            co_return res;
+        });
+        routes.add(http::verb::get, "/slow", [](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+            net::steady_timer t(co_await net::this_coro::executor, std::chrono::seconds(5));
+            co_await t.async_wait(net::use_awaitable);
+            co_return web::empty_response(req, http::status::no_content);
+        });
+        srv.start();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(srv.local_endpoint().port()); }
+
+    net::io_context ioc;
+    web::router routes;
+    web::server srv{ioc, {net::ip::make_address("127.0.0.1"), 0}, {}, routes.as_handler()};
+    std::string seen_auth, seen_body, seen_type;
+};
+
+template <class F>
+void run(net::io_context& ioc, F f)
+{
+    bool done = false;
+    std::exception_ptr error;
+    ioc.restart();
+    net::co_spawn(ioc, f(), [&](std::exception_ptr e) {
+        done = true;
+        error = e;
+        ioc.stop(); // the server would keep run_for busy until its limit
+    });
+    ioc.run_for(std::chrono::seconds(10));
+    BOOST_REQUIRE(done);
+    if (error)
+        std::rethrow_exception(error);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(failures_map_to_the_contract)
+{
+    using mode::failure;
+    auto p = mode::to_problem(mode::error(failure::rejected, 409, "DEVICE_OFFLINE", "x"));
+    BOOST_TEST(status_of(p) == 409U);
+    BOOST_TEST(p.code() == "MODE_DEVICE_OFFLINE");
+    p = mode::to_problem(mode::error(failure::rejected, 403, "PERMISSION_DENIED", "x"));
+    BOOST_TEST(status_of(p) == 403U);
+    BOOST_TEST(p.code() == "MODE_PERMISSION_DENIED");
+    p = mode::to_problem(mode::error(failure::rejected, 404, "ERROR", "x"));
+    BOOST_TEST(status_of(p) == 404U);
+    // Our own credentials refused: not the user's fault, not a 401 for them.
+    p = mode::to_problem(mode::error(failure::rejected, 401, "AUTHORIZATION_REQUIRED", "x"));
+    BOOST_TEST(status_of(p) == 502U);
+    p = mode::to_problem(mode::error(failure::unavailable, 0, "", "connection refused"));
+    BOOST_TEST(status_of(p) == 503U);
+    BOOST_TEST(p.code() == "MODE_UNAVAILABLE");
+    BOOST_TEST(!p.headers().empty());
+    p = mode::to_problem(mode::error(failure::unavailable, 500, "DATABASE_ERROR", "x"));
+    BOOST_TEST(status_of(p) == 502U);
+    BOOST_TEST(p.code() == "MODE_UNAVAILABLE");
+    p = mode::to_problem(mode::error(failure::timeout, 0, "", "x"));
+    BOOST_TEST(status_of(p) == 504U);
+    BOOST_TEST(p.code() == "MODE_TIMEOUT");
+    p = mode::to_problem(mode::error(failure::bad_answer, 200, "", "x"));
+    BOOST_TEST(status_of(p) == 502U);
+    // The detail never carries what MODE said beyond its reason.
+    BOOST_TEST(p.detail().find("x") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(byou_calls_send_what_mode_expects)
+{
+    fake_mode m;
+    common::client::http_client http(m.ioc.get_executor());
+    mode::client c(http, m.url() + "/", std::chrono::seconds(2));
+    run(m.ioc, [&]() -> net::awaitable<void> {
+        auto id = co_await c.create_user("project-key", 5, "acct-1");
+        BOOST_TEST(id == 77);
+        BOOST_TEST(m.seen_auth == "ModeCloud project-key");
+        auto body = json::parse(m.seen_body).as_object();
+        BOOST_TEST(body.at("projectId").as_int64() == 5);
+        BOOST_TEST(body.at("externalKey").as_string() == "acct-1");
+        auto key = co_await c.issue_user_key("project-key", 5, 77);
+        BOOST_TEST(key == "user-key-77");
+        BOOST_TEST(m.seen_type == "application/x-www-form-urlencoded");
+        BOOST_TEST(m.seen_body == "projectId=5&userId=77");
+    });
+}
+
+BOOST_AUTO_TEST_CASE(answers_become_the_right_failures)
+{
+    fake_mode m;
+    common::client::http_client http(m.ioc.get_executor());
+    mode::client c(http, m.url(), std::chrono::milliseconds(500));
+    auto expect = [&](std::string path, mode::failure kind, unsigned status) -> net::awaitable<void> {
+        bool threw = false;
+        try {
+            co_await c.call(http::verb::get, path, "secret-key");
+        } catch (const mode::error& e) {
+            threw = true;
+            BOOST_TEST((e.kind() == kind), path);
+            BOOST_TEST(e.status() == status, path);
+            // The credential never appears in the error.
+            BOOST_TEST(std::string(e.what()).find("ModeCloud") == std::string::npos);
+        }
+        BOOST_TEST(threw, path);
+    };
+    run(m.ioc, [&]() -> net::awaitable<void> {
+        co_await expect("/status/409", mode::failure::rejected, 409);
+        co_await expect("/status/503", mode::failure::unavailable, 503);
+        co_await expect("/status/500", mode::failure::unavailable, 500);
+        co_await expect("/garbage", mode::failure::bad_answer, 200);
+        co_await expect("/slow", mode::failure::timeout, 0);
+    });
+    // Unreachable.
+    net::io_context ioc2;
+    common::client::http_client http2(ioc2.get_executor());
+    mode::client dead(http2, "http://127.0.0.1:1", std::chrono::seconds(1));
+    run(ioc2, [&]() -> net::awaitable<void> {
+        bool threw = false;
+        try {
+            co_await dead.create_user("k", 1, "a");
+        } catch (const mode::error& e) {
+            threw = true;
+            BOOST_TEST((e.kind() == mode::failure::unavailable));
+        }
+        BOOST_TEST(threw);
+    });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
