@@ -65,7 +65,7 @@ wait_ready() { # name url
     echo "run-local: $1 did not become ready; see $run_dir/$1.log" >&2
     exit 1
 }
-wait_ready mode-sim "http://127.0.0.1:$sim_port/_sim/health"
+wait_ready mode-sim "http://127.0.0.1:$sim_port/healthz"
 wait_ready ingest "http://127.0.0.1:$ingest_port/readyz"
 wait_ready gateway "http://127.0.0.1:$gateway_port/readyz"
 

@@ -30,7 +30,8 @@ bool valid_domain(std::string_view d)
         auto label = d.substr(0, dot);
         if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
             return false;
-        for (unsigned char c : label) {
+        for (char ch : label) {
+            auto c = static_cast<unsigned char>(ch);
             bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                       c >= 0x80; // internationalised names, already valid UTF-8
             if (!ok)
@@ -49,8 +50,8 @@ bool valid_domain(std::string_view d)
 std::size_t utf8_length(std::string_view s)
 {
     std::size_t n = 0;
-    for (unsigned char c : s)
-        if ((c & 0xC0) != 0x80)
+    for (char ch : s)
+        if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80)
             ++n;
     return n;
 }
@@ -67,7 +68,8 @@ std::string validate_email(std::string_view raw)
     auto domain = email.substr(at + 1);
     if (local.size() > 64 || local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
         bad_email();
-    for (unsigned char c : local) {
+    for (char ch : local) {
+        auto c = static_cast<unsigned char>(ch);
         if (c <= 0x20 || c == 0x7F || c == '@' || c == '"' || c == '(' || c == ')' || c == ',' || c == ':' ||
             c == ';' || c == '<' || c == '>' || c == '[' || c == '\\' || c == ']')
             bad_email();
@@ -101,8 +103,8 @@ std::string validate_name(std::string_view raw)
     auto n = utf8_length(name);
     if (n == 0 || n > 100)
         throw common::web::bad_request("INVALID_REQUEST", "name: must be 1 to 100 characters");
-    for (unsigned char c : name)
-        if (c < 0x20 || c == 0x7F)
+    for (char ch : name)
+        if (auto c = static_cast<unsigned char>(ch); c < 0x20 || c == 0x7F)
             throw common::web::bad_request("INVALID_REQUEST", "name: must not contain control characters");
     return std::string(name);
 }
