@@ -1,5 +1,6 @@
 # Writes a C++ source holding every migration file as {version, name, sql}, in the order given.
-# Invoked as: cmake -DOUT=<file.cpp> -DFILES=<a.sql;b.sql> -P embed_migrations.cmake
+# Invoked as: cmake -DOUT=<file.cpp> -DFILES=<a.sql|b.sql> -P embed_migrations.cmake
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "#include \"common/db/migrations.hpp\"\n\nnamespace common::db {\n\nconst std::vector<migration>& builtin_migrations()\n{\n    static const std::vector<migration> all = {\n")
 foreach(f IN LISTS FILES)
     get_filename_component(name ${f} NAME_WE)

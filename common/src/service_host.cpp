@@ -53,7 +53,11 @@ service_host::service_host(std::string name, const config::service_settings& s,
 {
     std::vector<web::readiness_check> checks(2);
     checks[0].name = "database";
-    checks[0].probe = [this]() -> net::awaitable<bool> { co_return migrated_.load() && co_await db_.ping(); };
+    checks[0].probe = [this]() -> net::awaitable<bool> {
+        if (!migrated_.load())
+            co_return false;
+        co_return co_await db_.ping();
+    };
     checks[1].name = "redis";
     checks[1].probe = [this]() -> net::awaitable<bool> {
         if (!redis_.connected())

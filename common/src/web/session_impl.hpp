@@ -79,7 +79,8 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
         if (buffer.size() == 0) {
-            if (!co_await wait_for_request(srv, st, stream, buffer))
+            bool more = co_await wait_for_request(srv, st, stream, buffer);
+            if (!more)
                 co_return;
         }
         http::request_parser<http::string_body> parser;
