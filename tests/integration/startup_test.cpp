@@ -24,7 +24,7 @@ std::map<std::string, std::string> gateway_env(const std::string& db_url)
             {"MB_MODE_API_URL", "http://127.0.0.1:9"},
             {"MB_MODE_PROJECT_ID", "1"},
             {"MB_MODE_PROJECT_KEY", "sim-project-key"},
-            {"MB_SECRET_KEY", test::test_secret_key()},
+            {"MB_SECRET_KEY", test::random_secret_key()},
             {"MB_PUBLIC_URL", "http://app.example.test"},
             {"MB_LISTEN", "127.0.0.1:" + std::to_string(test::free_port())}};
 }

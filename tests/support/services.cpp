@@ -3,6 +3,8 @@
 #include "support/http_call.hpp"
 #include "support/stack.hpp"
 
+#include "common/crypto/crypto.hpp"
+
 #include <stdexcept>
 #include <thread>
 
@@ -18,6 +20,7 @@ running_service launch(const std::string& binary, std::map<std::string, std::str
     env[listen_var] = "127.0.0.1:" + std::to_string(s.port);
     if (env.find("MB_LOG_LEVEL") == env.end())
         env["MB_LOG_LEVEL"] = "info";
+    s.env = env;
     process::options o;
     o.argv = {binary_path(binary)};
     o.env = std::move(env);
@@ -27,9 +30,9 @@ running_service launch(const std::string& binary, std::map<std::string, std::str
 
 } // namespace
 
-std::string test_secret_key()
+std::string random_secret_key()
 {
-    return "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // "0123456789abcdef0123456789abcdef"
+    return common::crypto::base64_encode(common::crypto::random_bytes(32));
 }
 
 bool wait_until_ready(running_service& s, std::chrono::milliseconds timeout)
@@ -67,7 +70,7 @@ running_service start_gateway(const std::string& database_url, const std::string
         {"MB_MODE_API_URL", mode_url},
         {"MB_MODE_PROJECT_ID", "1"},
         {"MB_MODE_PROJECT_KEY", "sim-project-key"},
-        {"MB_SECRET_KEY", test_secret_key()},
+        {"MB_SECRET_KEY", random_secret_key()},
         {"MB_PUBLIC_URL", "http://app.example.test"},
         {"MB_MODE_LINK_RETRY_MIN", "200ms"},
         {"MB_MODE_LINK_RETRY_MAX", "1s"},

@@ -14,6 +14,7 @@ struct running_service
 {
     std::unique_ptr<process> proc;
     unsigned short port = 0;
+    std::map<std::string, std::string> env; // what it was started with
     std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port); }
 };
 
@@ -34,7 +35,8 @@ running_service start_ingest(const std::string& database_url, std::map<std::stri
 /** Polls GET /readyz until 200; false on timeout or when the process exits. */
 bool wait_until_ready(running_service& s, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-/** A 32-byte key, base64, for MB_SECRET_KEY in tests. */
-std::string test_secret_key();
+/** A fresh 32-byte key, base64, for MB_SECRET_KEY. Each gateway gets its own unless the test passes one
+    (instances of one deployment share it), which also keeps concurrent tests' rate-limit keys apart. */
+std::string random_secret_key();
 
 } // namespace test

@@ -1,13 +1,23 @@
 #include "app.hpp"
 
+#include "account_service.hpp"
+#include "mail_outbox.hpp"
+#include "mail_worker.hpp"
 #include "mode_linker.hpp"
 #include "routes/accounts.hpp"
 #include "services.hpp"
 #include "session_auth.hpp"
+#include "session_bus.hpp"
+#include "session_cache.hpp"
+#include "session_store.hpp"
+#include "token_store.hpp"
 #include "user_store.hpp"
 
 #include "common/client/http_client.hpp"
+#include "common/crypto/crypto.hpp"
 #include "common/mode/client.hpp"
+#include "common/ratelimit/limiter.hpp"
+#include "common/redis/connection.hpp"
 #include "common/service_host.hpp"
 #include "common/util/blocking_pool.hpp"
 
@@ -17,31 +27,66 @@
 
 namespace gateway {
 
+namespace {
+
+std::vector<std::pair<std::string, std::string>> all_statements()
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto part : {user_store::statements(), session_store::statements(), tokens::statements(),
+                      mail_outbox::statements()})
+        out.insert(out.end(), part.begin(), part.end());
+    return out;
+}
+
+common::ratelimit::limiter_options limiter_options(const settings& s)
+{
+    common::ratelimit::limiter_options o;
+    // Keys in Redis are keyed hashes of addresses, so Redis never holds a readable email or IP.
+    o.hash_secret = common::crypto::hmac_sha256(s.secret_key, "modebridge rate limit keys");
+    return o;
+}
+
+} // namespace
+
 struct app::impl
 {
     explicit impl(settings s)
         : cfg(std::move(s))
-        , host("gateway", cfg.service, user_store::statements())
+        , host("gateway", cfg.service, all_statements())
+        , cipher(cfg.secret_key)
         , hash_pool(cfg.password_hash_threads)
         , http(host.ioc().get_executor())
         , mode(http, cfg.mode_api_url, cfg.mode_timeout)
         , users(host.db())
+        , cache(cfg.session_cache_size, cfg.session_cache_ttl)
+        , bus(net::make_strand(host.ioc()), host.redis(), common::redis::parse_url(cfg.service.redis_url), cache)
+        , sessions(host.db(), cfg.session_idle_timeout, cfg.session_lifetime)
+        , auth(sessions, cache, host.metrics())
+        , limiter(host.redis(), limiter_options(cfg))
+        , outbox(host.db(), cipher)
+        , mailer(net::make_strand(host.ioc()), outbox, cfg, host.metrics())
         , linker(net::make_strand(host.ioc()), users, mode, cfg, host.metrics())
-        , auth(users, cfg.session_idle_timeout)
-        , svc{cfg, host.metrics(), host.db(), hash_pool, mode, users, linker, auth}
+        , accounts({cfg, host.db(), hash_pool, limiter, users, sessions, outbox, mailer, linker, bus})
+        , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts}
     {
+        linker.announce_to(bus);
         add_account_routes(host.routes(), svc);
     }
 
     int run()
     {
+        // Each loop owns a timer on its strand, so each runs there.
+        net::co_spawn(bus.executor(), bus.run(), common::service_host::log_failure("sessions.bus"));
         int code = host.run(
             [this]() -> net::awaitable<void> {
-                // The linker's timer lives on its strand: run the loop there.
+                co_await accounts.prepare();
+                net::co_spawn(mailer.executor(), mailer.run(), common::service_host::log_failure("mail.worker"));
                 co_await net::co_spawn(linker.executor(), linker.run(), net::use_awaitable);
             },
             [this]() -> net::awaitable<void> {
                 linker.stop();
+                mailer.stop();
+                bus.stop();
                 http.close_idle();
                 co_return;
             });
@@ -51,12 +96,20 @@ struct app::impl
 
     settings cfg;
     common::service_host host;
+    common::crypto::aes256gcm cipher;
     common::blocking_pool hash_pool;
     common::client::http_client http;
     common::mode::client mode;
     user_store users;
-    mode_linker linker;
+    session_cache cache;
+    session_bus bus;
+    session_store sessions;
     session_auth auth;
+    common::ratelimit::limiter limiter;
+    mail_outbox outbox;
+    mail_worker mailer;
+    mode_linker linker;
+    account_service accounts;
     services svc;
 };
 

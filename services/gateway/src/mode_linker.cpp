@@ -1,5 +1,6 @@
 #include "mode_linker.hpp"
 
+#include "session_bus.hpp"
 #include "settings.hpp"
 
 #include "common/errors.hpp"
@@ -68,6 +69,8 @@ net::awaitable<void> mode_linker::link(const std::string& user_id, link_result& 
                                              remaining());
     co_await users_.set_linked(user_id, seal_key(user_id, key));
     r.linked = true;
+    if (bus_ != nullptr)
+        co_await bus_->user_changed(user_id);
 }
 
 net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optional<std::int64_t> mode_user_id,

@@ -22,6 +22,7 @@ namespace gateway {
 using namespace common::aliases;
 
 struct settings;
+class session_bus;
 
 /** What one link attempt achieved. */
 struct link_result
@@ -55,6 +56,9 @@ public:
     /** The background loop; returns after `stop`. */
     net::awaitable<void> run();
     void stop();
+    /** Where to announce a newly linked account (cached sessions show the old link state). */
+    void announce_to(session_bus& bus) { bus_ = &bus; }
+
     /** The strand `run` belongs on. */
     net::any_io_executor executor() { return sleep_.get_executor(); }
 
@@ -80,6 +84,7 @@ private:
     common::metrics::counter& linked_;
     common::metrics::counter& failed_;
     std::atomic<bool> stopped_{false};
+    session_bus* bus_ = nullptr;
     net::steady_timer sleep_;
 };
 

@@ -7,6 +7,41 @@
 
 namespace gateway {
 
+namespace {
+
+// "N/duration", e.g. "10/15m": at most N events per sliding window.
+common::ratelimit::rule rate(const common::config::env& e, const std::string& name, common::ratelimit::rule def)
+{
+    auto v = e.optional(name);
+    if (!v)
+        return def;
+    auto slash = v->find('/');
+    std::int64_t n = -1;
+    std::chrono::milliseconds window{0};
+    if (slash != std::string::npos) {
+        common::config::env one([&](const std::string& k) -> std::optional<std::string> {
+            if (k == "N")
+                return v->substr(0, slash);
+            if (k == "W")
+                return v->substr(slash + 1);
+            return std::nullopt;
+        });
+        try {
+            n = one.integer("N", -1, 1, 1'000'000);
+            window = one.duration("W", std::chrono::milliseconds(0));
+        } catch (const common::config::error&) {
+            n = -1;
+        }
+    }
+    if (n < 1 || window < std::chrono::seconds(1))
+        common::config::env::fail(name, "must be a rate such as 10/15m (at most 10 per 15 minutes)");
+    def.limit = static_cast<std::uint32_t>(n);
+    def.window = std::chrono::duration_cast<std::chrono::seconds>(window);
+    return def;
+}
+
+} // namespace
+
 settings load_settings(const common::config::env& e)
 {
     using common::config::env;
@@ -45,8 +80,25 @@ settings load_settings(const common::config::env& e)
 
     s.session_idle_timeout = e.duration("MB_SESSION_IDLE_TIMEOUT", s.session_idle_timeout);
     s.session_lifetime = e.duration("MB_SESSION_LIFETIME", s.session_lifetime);
+    s.session_cache_ttl = e.duration("MB_SESSION_CACHE_TTL", s.session_cache_ttl);
+    s.session_cache_size = static_cast<std::size_t>(e.integer("MB_SESSION_CACHE_SIZE", 100'000, 16, 10'000'000));
+    // Half the cores at most: a login storm must leave CPU for everything else.
     auto cores = static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency()));
-    s.password_hash_threads = static_cast<std::size_t>(e.integer("MB_PASSWORD_HASH_THREADS", cores, 1, 64));
+    s.password_hash_threads =
+        static_cast<std::size_t>(e.integer("MB_PASSWORD_HASH_THREADS", std::max<std::int64_t>(1, cores / 2), 1, 64));
+
+    s.verify_token_ttl = e.duration("MB_VERIFY_TOKEN_TTL", s.verify_token_ttl);
+    s.reset_token_ttl = e.duration("MB_RESET_TOKEN_TTL", s.reset_token_ttl);
+    s.invite_token_ttl = e.duration("MB_INVITE_TOKEN_TTL", s.invite_token_ttl);
+    s.mail_retry_min = e.duration("MB_MAIL_RETRY_MIN", s.mail_retry_min);
+    s.mail_retry_max = e.duration("MB_MAIL_RETRY_MAX", s.mail_retry_max);
+
+    s.login_failures_per_account = rate(e, "MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", s.login_failures_per_account);
+    s.login_failures_per_ip = rate(e, "MB_RATE_LOGIN_FAILURES_PER_IP", s.login_failures_per_ip);
+    s.registrations_per_ip = rate(e, "MB_RATE_REGISTRATIONS_PER_IP", s.registrations_per_ip);
+    s.verification_mails_per_address = rate(e, "MB_RATE_VERIFICATION_MAILS", s.verification_mails_per_address);
+    s.reset_mails_per_address = rate(e, "MB_RATE_RESET_MAILS", s.reset_mails_per_address);
+    s.trust_forwarded_for = e.boolean("MB_TRUST_FORWARDED_FOR", false);
     return s;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/config.hpp"
+#include "common/ratelimit/limiter.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -28,7 +29,25 @@ struct settings
 
     std::chrono::milliseconds session_idle_timeout{std::chrono::hours(24 * 14)};
     std::chrono::milliseconds session_lifetime{std::chrono::hours(24 * 90)};
-    std::size_t password_hash_threads = 2;
+    std::chrono::milliseconds session_cache_ttl{30'000};
+    std::size_t session_cache_size = 100'000;
+    std::size_t password_hash_threads = 1;
+
+    std::chrono::milliseconds verify_token_ttl{std::chrono::hours(24)};
+    std::chrono::milliseconds reset_token_ttl{std::chrono::hours(1)};
+    std::chrono::milliseconds invite_token_ttl{std::chrono::hours(24 * 7)};
+
+    std::chrono::milliseconds mail_retry_min{2'000};
+    std::chrono::milliseconds mail_retry_max{600'000};
+
+    // Abuse protection, shared by all instances through Redis.
+    common::ratelimit::rule login_failures_per_account{"login_fail_account", 10, std::chrono::minutes(15)};
+    common::ratelimit::rule login_failures_per_ip{"login_fail_ip", 100, std::chrono::minutes(15)};
+    common::ratelimit::rule registrations_per_ip{"register_ip", 20, std::chrono::hours(1)};
+    common::ratelimit::rule verification_mails_per_address{"verify_mail", 1, std::chrono::minutes(1)};
+    common::ratelimit::rule reset_mails_per_address{"reset_mail", 1, std::chrono::minutes(1)};
+    /** Take the client address from X-Forwarded-For (last hop): only behind a proxy that sets it. */
+    bool trust_forwarded_for = false;
 };
 
 /** Reads and validates; throws common::config::error naming the first bad variable. */

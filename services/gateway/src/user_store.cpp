@@ -1,5 +1,6 @@
 #include "user_store.hpp"
 
+#include "store_sql.hpp"
 #include "validation.hpp"
 
 #include "common/web/problem.hpp"
@@ -10,15 +11,7 @@
 
 namespace gateway {
 
-namespace {
-
-// The columns of user_record, in order, for every statement that returns a user.
-#define MB_USER_COLUMNS                                                                                        \
-    "u.id::text, u.email, u.name, u.status, u.email_verified_at IS NOT NULL, "                                 \
-    "to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), u.mode_user_id, "         \
-    "u.mode_linked_at IS NOT NULL"
-
-user_record read_user(const pqxx::row& r, int offset = 0)
+user_record read_user(const pqxx::row& r, int offset)
 {
     user_record u;
     u.id = r[offset + 0].as<std::string>();
@@ -33,7 +26,6 @@ user_record read_user(const pqxx::row& r, int offset = 0)
     return u;
 }
 
-} // namespace
 
 boost::json::object to_json(const user_record& u)
 {
@@ -55,9 +47,23 @@ std::vector<std::pair<std::string, std::string>> user_store::statements()
 {
     return {
         {"user_insert",
-         "INSERT INTO users AS u (email, email_normalized, name, password_hash, mode_link_next_attempt_at) "
-         "VALUES ($1, $2, $3, $4, now() + $5::bigint * interval '1 millisecond') RETURNING " MB_USER_COLUMNS},
+         "INSERT INTO users AS u (email, email_normalized, name, password_hash, status, mode_link_next_attempt_at) "
+         "VALUES ($1, $2, $3, nullif($4, ''), $5, now() + $6::bigint * interval '1 millisecond') "
+         "ON CONFLICT (email_normalized) DO NOTHING RETURNING " MB_USER_COLUMNS},
         {"user_by_id", "SELECT " MB_USER_COLUMNS " FROM users u WHERE u.id = $1::uuid"},
+        {"user_by_email",
+         "SELECT " MB_USER_COLUMNS ", coalesce(u.password_hash, '') FROM users u WHERE u.email_normalized = $1"},
+        {"user_verify",
+         "UPDATE users AS u SET email_verified_at = coalesce(email_verified_at, now()), updated_at = now() "
+         "WHERE id = $1::uuid RETURNING " MB_USER_COLUMNS},
+        {"user_set_password",
+         "UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()), "
+         "updated_at = now() WHERE id = $1::uuid AND status = 'active'"},
+        {"user_accept_invite",
+         "UPDATE users AS u SET password_hash = $2, name = coalesce(nullif($3, ''), name), status = 'active', "
+         "email_verified_at = coalesce(email_verified_at, now()), updated_at = now() "
+         "WHERE id = $1::uuid AND status = 'invited' RETURNING " MB_USER_COLUMNS},
+        {"user_rehash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1::uuid"},
         {"user_set_mode_id",
          "UPDATE users SET mode_user_id = $2, updated_at = now() WHERE id = $1::uuid AND mode_user_id IS NULL"},
         {"user_set_linked",
@@ -72,32 +78,59 @@ std::vector<std::pair<std::string, std::string>> user_store::statements()
          "WHERE id = (SELECT id FROM users WHERE mode_linked_at IS NULL AND mode_link_next_attempt_at <= now() "
          "ORDER BY mode_link_next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
          "RETURNING id::text, mode_user_id, mode_link_attempts"},
-        {"session_user",
-         "SELECT " MB_USER_COLUMNS " FROM sessions s JOIN users u ON u.id = s.user_id "
-         "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() "
-         "AND s.last_seen_at > now() - $2::bigint * interval '1 millisecond'"},
     };
 }
 
-net::awaitable<user_record> user_store::create(std::string email, std::string name, std::string password_hash,
-                                               std::chrono::milliseconds link_lease)
+std::optional<user_record> user_store::insert(pqxx::transaction_base& tx, const std::string& email,
+                                              const std::string& name, const std::string& password_hash,
+                                              std::string_view status, std::chrono::milliseconds link_lease)
 {
-    auto job = [&](pqxx::connection& c) -> std::optional<user_record> {
+    // ON CONFLICT keeps the caller's transaction usable when the address is taken.
+    auto r = tx.exec_prepared("user_insert", email, normalize_email(email), name, password_hash, std::string(status),
+                              static_cast<std::int64_t>(link_lease.count()));
+    if (r.empty())
+        return std::nullopt;
+    return read_user(r[0]);
+}
+
+std::optional<std::pair<user_record, std::string>> user_store::find_by_email(pqxx::transaction_base& tx,
+                                                                             const std::string& email)
+{
+    auto r = tx.exec_prepared("user_by_email", normalize_email(email));
+    if (r.empty())
+        return std::nullopt;
+    return std::make_pair(read_user(r[0]), r[0][user_column_count].as<std::string>());
+}
+
+std::optional<user_record> user_store::set_verified(pqxx::transaction_base& tx, const std::string& id)
+{
+    auto r = tx.exec_prepared("user_verify", id);
+    if (r.empty())
+        return std::nullopt;
+    return read_user(r[0]);
+}
+
+bool user_store::set_password(pqxx::transaction_base& tx, const std::string& id, const std::string& hash)
+{
+    return tx.exec_prepared("user_set_password", id, hash).affected_rows() == 1;
+}
+
+std::optional<user_record> user_store::accept_invite(pqxx::transaction_base& tx, const std::string& id,
+                                                     const std::string& hash, const std::string& name)
+{
+    auto r = tx.exec_prepared("user_accept_invite", id, hash, name);
+    if (r.empty())
+        return std::nullopt;
+    return read_user(r[0]);
+}
+
+net::awaitable<void> user_store::rehash(std::string id, std::string hash)
+{
+    co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
-        try {
-            auto r = tx.exec_prepared1("user_insert", email, normalize_email(email), name, password_hash,
-                                       static_cast<std::int64_t>(link_lease.count()));
-            tx.commit();
-            return read_user(r);
-        } catch (const pqxx::unique_violation&) {
-            return std::nullopt;
-        }
-    };
-    auto created = co_await db_.run(job);
-    if (!created)
-        throw common::web::problem(http::status::conflict, "EMAIL_TAKEN",
-                                   "an account with this email address already exists");
-    co_return std::move(*created);
+        tx.exec_prepared("user_rehash", id, hash);
+        tx.commit();
+    });
 }
 
 net::awaitable<std::optional<user_record>> user_store::find(std::string id)
@@ -153,18 +186,6 @@ net::awaitable<std::optional<link_job>> user_store::claim_link(std::chrono::mill
             j.mode_user_id = r[0][1].as<std::int64_t>();
         j.attempts = r[0][2].as<int>();
         return j;
-    });
-}
-
-net::awaitable<std::optional<user_record>> user_store::session_user(std::string token_hash,
-                                                                    std::chrono::milliseconds idle)
-{
-    co_return co_await db_.run([&](pqxx::connection& c) -> std::optional<user_record> {
-        pqxx::read_transaction tx(c);
-        auto r = tx.exec_prepared("session_user", token_hash, static_cast<std::int64_t>(idle.count()));
-        if (r.empty())
-            return std::nullopt;
-        return read_user(r[0]);
     });
 }
 

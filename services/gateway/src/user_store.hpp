@@ -6,10 +6,13 @@
 
 #include <boost/json/object.hpp>
 
+#include <pqxx/transaction_base>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,11 +58,26 @@ public:
     /** The statements to prepare on every pool connection. */
     static std::vector<std::pair<std::string, std::string>> statements();
 
-    /** Inserts an active account whose MODE link is leased to the caller for `link_lease`.
-        Throws problem 409 EMAIL_TAKEN when the address is in use. */
-    net::awaitable<user_record> create(std::string email, std::string name, std::string password_hash,
-                                       std::chrono::milliseconds link_lease);
+    // Inside the caller's transaction, so an account change, its token and its mail commit together.
+
+    /** Inserts an account (`status` active or invited; an invited one has no password yet) whose MODE
+        link is leased to the caller for `link_lease`; nullopt when the address is taken. */
+    static std::optional<user_record> insert(pqxx::transaction_base& tx, const std::string& email,
+                                             const std::string& name, const std::string& password_hash,
+                                             std::string_view status, std::chrono::milliseconds link_lease);
+    /** The account with this address (any case) and its password hash ("" when it has none). */
+    static std::optional<std::pair<user_record, std::string>> find_by_email(pqxx::transaction_base& tx,
+                                                                            const std::string& email);
+    static std::optional<user_record> set_verified(pqxx::transaction_base& tx, const std::string& id);
+    /** Sets a new password on an active account (which also proves the address). False if none. */
+    static bool set_password(pqxx::transaction_base& tx, const std::string& id, const std::string& hash);
+    /** Turns an invited account into an active one with this password (and name, when not empty). */
+    static std::optional<user_record> accept_invite(pqxx::transaction_base& tx, const std::string& id,
+                                                    const std::string& hash, const std::string& name);
+
     net::awaitable<std::optional<user_record>> find(std::string id);
+    /** Replaces the password hash (parameters upgraded at login). */
+    net::awaitable<void> rehash(std::string id, std::string hash);
 
     /** Records the MODE user id as soon as MODE returned it, so a retry reuses it. */
     net::awaitable<void> set_mode_user_id(std::string id, std::int64_t mode_user_id);
@@ -70,8 +88,6 @@ public:
     /** Claims the most overdue unlinked user, leasing it for `lease`. */
     net::awaitable<std::optional<link_job>> claim_link(std::chrono::milliseconds lease);
 
-    /** The user of a live session (not revoked, not expired, not idle longer than `idle`). */
-    net::awaitable<std::optional<user_record>> session_user(std::string token_hash, std::chrono::milliseconds idle);
 
 private:
     common::db::pg_pool& db_;

@@ -32,8 +32,7 @@ bool valid_domain(std::string_view d)
             return false;
         for (char ch : label) {
             auto c = static_cast<unsigned char>(ch);
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c >= 0x80; // internationalised names, already valid UTF-8
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
             if (!ok)
                 return false;
         }
@@ -70,7 +69,8 @@ std::string validate_email(std::string_view raw)
         bad_email();
     for (char ch : local) {
         auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c == 0x7F || c == '@' || c == '"' || c == '(' || c == ')' || c == ',' || c == ':' ||
+        // ASCII only: mail to internationalised addresses (SMTPUTF8) is not supported.
+        if (c <= 0x20 || c >= 0x7F || c == '@' || c == '"' || c == '(' || c == ')' || c == ',' || c == ':' ||
             c == ';' || c == '<' || c == '>' || c == '[' || c == '\\' || c == ']')
             bad_email();
     }

@@ -1,13 +1,9 @@
 #include "routes/accounts.hpp"
 
-#include "mode_linker.hpp"
+#include "account_service.hpp"
 #include "session_auth.hpp"
 #include "settings.hpp"
-#include "user_store.hpp"
-#include "validation.hpp"
 
-#include "common/crypto/crypto.hpp"
-#include "common/util/blocking_pool.hpp"
 #include "common/web/json_body.hpp"
 
 namespace gateway {
@@ -15,41 +11,131 @@ namespace gateway {
 using common::web::request;
 using common::web::request_context;
 using common::web::response;
+namespace web = common::web;
 
 namespace {
 
-net::awaitable<response> register_user(services& svc, request& req)
+json::object sign_in_json(const sign_in& s)
 {
-    auto body = common::web::parse_json_object(req);
-    auto email = validate_email(common::web::require_string(body, "email"));
-    std::string password(common::web::require_string(body, "password"));
-    validate_password(password);
-    auto name = validate_name(common::web::require_string(body, "name"));
+    return json::object{{"token", s.session.token}, {"expiresAt", s.session.expires_at}, {"user", to_json(s.user)}};
+}
 
-    // Argon2id is deliberately slow: it runs on its own bounded pool, never on an I/O thread.
-    auto hash = co_await svc.hash_pool.run([&password] { return common::crypto::argon2id_hash(password); });
-    auto user = co_await svc.users.create(email, name, std::move(hash), mode_linker::lease);
+json::object user_json(const user_record& u)
+{
+    return json::object{{"user", to_json(u)}};
+}
 
-    // Link inline within a short timeout; on failure the account is still created and the
-    // background linker retries.
-    auto link = co_await svc.linker.attempt(user.id, std::nullopt, 0, svc.cfg.mode_link_timeout);
-    user.mode_user_id = link.mode_user_id;
-    user.mode_linked = link.linked;
-
-    auto res = common::web::json_response(req, http::status::created, json::object{{"user", to_json(user)}});
-    co_return res;
+client_info client_of(const request& req, const request_context& ctx, bool trust_forwarded_for)
+{
+    client_info c;
+    c.ip = ctx.remote.address().to_string();
+    if (trust_forwarded_for) {
+        // The last hop is the one our proxy added; earlier ones are whatever the client claimed.
+        auto xff = req["X-Forwarded-For"];
+        std::string_view v(xff.data(), xff.size());
+        if (auto comma = v.rfind(','); comma != std::string_view::npos)
+            v.remove_prefix(comma + 1);
+        while (!v.empty() && v.front() == ' ')
+            v.remove_prefix(1);
+        if (!v.empty() && v.size() <= 64)
+            c.ip = std::string(v);
+    }
+    auto ua = req[http::field::user_agent];
+    c.user_agent = std::string(ua.substr(0, 256));
+    return c;
 }
 
 } // namespace
 
-void add_account_routes(common::web::router& r, services& svc)
+void add_account_routes(web::router& r, services& svc)
 {
+    auto& acc = svc.accounts;
+    bool trust = svc.cfg.trust_forwarded_for;
+
     r.add(http::verb::post, "/v1/auth/register",
-          [&svc](request& req, request_context&) { return register_user(svc, req); });
+          [&acc, trust](request& req, request_context& ctx) -> net::awaitable<response> {
+              auto body = web::parse_json_object(req);
+              auto user = co_await acc.register_user(std::string(web::require_string(body, "email")),
+                                                     std::string(web::require_string(body, "password")),
+                                                     std::string(web::require_string(body, "name")),
+                                                     client_of(req, ctx, trust));
+              co_return web::json_response(req, http::status::created, user_json(user));
+          });
+
+    r.add(http::verb::post, "/v1/auth/verify-email", [&acc](request& req, request_context&) -> net::awaitable<response> {
+        auto body = web::parse_json_object(req);
+        auto user = co_await acc.verify_email(std::string(web::require_string(body, "token")));
+        co_return web::json_response(req, http::status::ok, user_json(user));
+    });
+
+    r.add(http::verb::post, "/v1/auth/resend-verification",
+          [&acc](request& req, request_context&) -> net::awaitable<response> {
+              auto body = web::parse_json_object(req);
+              co_await acc.resend_verification(std::string(web::require_string(body, "email")));
+              co_return web::empty_response(req, http::status::accepted);
+          });
+
+    r.add(http::verb::post, "/v1/auth/login", [&acc, trust](request& req, request_context& ctx) -> net::awaitable<response> {
+        auto body = web::parse_json_object(req);
+        auto s = co_await acc.login(std::string(web::require_string(body, "email")),
+                                    std::string(web::require_string(body, "password")), client_of(req, ctx, trust));
+        co_return web::json_response(req, http::status::ok, sign_in_json(s));
+    });
+
+    r.add(http::verb::post, "/v1/auth/logout", [&svc](request& req, request_context&) -> net::awaitable<response> {
+        auto who = co_await svc.auth.authenticate(req);
+        co_await svc.accounts.logout(who.user.id, who.session_id);
+        co_return web::empty_response(req, http::status::no_content);
+    });
+
+    r.add(http::verb::post, "/v1/auth/forgot-password", [&acc](request& req, request_context&) -> net::awaitable<response> {
+        auto body = web::parse_json_object(req);
+        co_await acc.forgot_password(std::string(web::require_string(body, "email")));
+        co_return web::empty_response(req, http::status::accepted);
+    });
+
+    r.add(http::verb::post, "/v1/auth/reset-password", [&acc](request& req, request_context&) -> net::awaitable<response> {
+        auto body = web::parse_json_object(req);
+        co_await acc.reset_password(std::string(web::require_string(body, "token")),
+                                    std::string(web::require_string(body, "password")));
+        co_return web::empty_response(req, http::status::no_content);
+    });
+
+    r.add(http::verb::post, "/v1/auth/accept-invite",
+          [&acc, trust](request& req, request_context& ctx) -> net::awaitable<response> {
+              auto body = web::parse_json_object(req);
+              std::optional<std::string> name;
+              if (auto n = web::optional_string(body, "name"))
+                  name = std::string(*n);
+              auto s = co_await acc.accept_invite(std::string(web::require_string(body, "token")),
+                                                  std::string(web::require_string(body, "password")), std::move(name),
+                                                  client_of(req, ctx, trust));
+              co_return web::json_response(req, http::status::ok, sign_in_json(s));
+          });
 
     r.add(http::verb::get, "/v1/me", [&svc](request& req, request_context&) -> net::awaitable<response> {
-        auto user = co_await svc.auth.authenticate(req);
-        co_return common::web::json_response(req, http::status::ok, json::object{{"user", to_json(user)}});
+        auto who = co_await svc.auth.authenticate(req);
+        co_return web::json_response(req, http::status::ok, user_json(who.user));
+    });
+
+    r.add(http::verb::get, "/v1/me/sessions", [&svc](request& req, request_context&) -> net::awaitable<response> {
+        auto who = co_await svc.auth.authenticate(req);
+        json::array out;
+        for (const auto& s : co_await svc.accounts.list_sessions(who.user.id))
+            out.push_back(json::object{{"id", s.id},
+                                       {"createdAt", s.created_at},
+                                       {"lastSeenAt", s.last_seen_at},
+                                       {"expiresAt", s.expires_at},
+                                       {"userAgent", s.user_agent},
+                                       {"ip", s.ip},
+                                       {"current", s.id == who.session_id}});
+        co_return web::json_response(req, http::status::ok, out);
+    });
+
+    r.add(http::verb::delete_, "/v1/me/sessions/{id}", [&svc](request& req, request_context& ctx) -> net::awaitable<response> {
+        auto who = co_await svc.auth.authenticate(req);
+        co_await svc.accounts.revoke_session(who.user.id, ctx.params.at("id"));
+        co_return web::empty_response(req, http::status::no_content);
     });
 }
 

@@ -6,7 +6,7 @@
 
 namespace gateway {
 
-/** POST /v1/auth/register, GET /v1/me (api.md, "Gateway: accounts"). */
+/** The accounts table of api.md: everything under /v1/auth and /v1/me. */
 void add_account_routes(common::web::router& r, services& svc);
 
 } // namespace gateway

@@ -1,0 +1,276 @@
+#include "account_service.hpp"
+
+#include "mail_outbox.hpp"
+#include "mail_templates.hpp"
+#include "mail_worker.hpp"
+#include "mode_linker.hpp"
+#include "session_bus.hpp"
+#include "settings.hpp"
+#include "token_store.hpp"
+#include "validation.hpp"
+
+#include "common/crypto/crypto.hpp"
+#include "common/log.hpp"
+#include "common/ratelimit/limiter.hpp"
+#include "common/util/blocking_pool.hpp"
+#include "common/web/problem.hpp"
+
+#include <pqxx/transaction>
+
+namespace gateway {
+
+using common::web::problem;
+
+namespace {
+
+problem invalid_token()
+{
+    return common::web::bad_request("INVALID_TOKEN", "the token is unknown, already used or expired");
+}
+
+problem invalid_credentials()
+{
+    return problem(http::status::unauthorized, "INVALID_CREDENTIALS", "the email address or the password is wrong");
+}
+
+} // namespace
+
+account_service::account_service(parts p)
+    : p_(p)
+{
+}
+
+net::awaitable<void> account_service::prepare()
+{
+    dummy_hash_ = co_await hash_password(common::crypto::random_token(16));
+}
+
+net::awaitable<std::string> account_service::hash_password(std::string password)
+{
+    co_return co_await p_.hash_pool.run([&password] { return common::crypto::argon2id_hash(password); });
+}
+
+net::awaitable<bool> account_service::verify_password(std::string hash, std::string password)
+{
+    co_return co_await p_.hash_pool.run([&] { return common::crypto::argon2id_verify(hash, password); });
+}
+
+net::awaitable<void> account_service::limit(const common::ratelimit::rule& rule, const std::string& key, bool count)
+{
+    common::ratelimit::decision d;
+    if (count)
+        d = co_await p_.limiter.hit(rule, key);
+    else
+        d = co_await p_.limiter.check(rule, key);
+    if (!d.allowed)
+        throw problem(http::status::too_many_requests, "RATE_LIMITED", "too many attempts; try again later")
+            .with_header("Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count())));
+}
+
+net::awaitable<user_record> account_service::register_user(std::string email, std::string password, std::string name,
+                                                    const client_info& client)
+{
+    email = validate_email(email);
+    validate_password(password);
+    name = validate_name(name);
+    co_await limit(p_.cfg.registrations_per_ip, client.ip, true);
+
+    auto hash = co_await hash_password(std::move(password));
+    auto user = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<user_record> {
+        pqxx::work tx(c);
+        auto u = user_store::insert(tx, email, name, hash, "active", mode_linker::lease);
+        if (!u)
+            return std::nullopt;
+        auto token = tokens::issue(tx, u->id, token_purpose::verify_email, p_.cfg.verify_token_ttl);
+        p_.outbox.enqueue(tx, u->email, "verify_email",
+                          verification_mail(u->name, token_link(p_.cfg.public_url, "/verify-email", token),
+                                            p_.cfg.verify_token_ttl));
+        tx.commit();
+        return u;
+    });
+    if (!user)
+        throw problem(http::status::conflict, "EMAIL_TAKEN", "an account with this email address already exists");
+    p_.mailer.notify();
+
+    // Link inline within a short timeout; on failure the account stays and the background linker retries.
+    auto link = co_await p_.linker.attempt(user->id, std::nullopt, 0, p_.cfg.mode_link_timeout);
+    user->mode_user_id = link.mode_user_id;
+    user->mode_linked = link.linked;
+    co_return std::move(*user);
+}
+
+net::awaitable<user_record> account_service::verify_email(std::string token)
+{
+    auto user = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<user_record> {
+        pqxx::work tx(c);
+        auto id = tokens::consume(tx, token, token_purpose::verify_email);
+        if (!id)
+            return std::nullopt;
+        auto u = user_store::set_verified(tx, *id);
+        tx.commit();
+        return u;
+    });
+    if (!user)
+        throw invalid_token();
+    co_await p_.bus.user_changed(user->id);
+    co_return std::move(*user);
+}
+
+net::awaitable<void> account_service::resend_verification(std::string email)
+{
+    // The same answer whether or not the address has an account; the cooldown applies to any address.
+    co_await limit(p_.cfg.verification_mails_per_address, normalize_email(email), true);
+    bool queued = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto found = user_store::find_by_email(tx, email);
+        if (!found || found->first.email_verified || found->first.status != "active")
+            return false;
+        const auto& u = found->first;
+        auto token = tokens::issue(tx, u.id, token_purpose::verify_email, p_.cfg.verify_token_ttl);
+        p_.outbox.enqueue(tx, u.email, "verify_email",
+                          verification_mail(u.name, token_link(p_.cfg.public_url, "/verify-email", token),
+                                            p_.cfg.verify_token_ttl));
+        tx.commit();
+        return true;
+    });
+    if (queued)
+        p_.mailer.notify();
+}
+
+net::awaitable<sign_in> account_service::login(std::string email, std::string password, const client_info& client)
+{
+    // The per-account attempt is counted before the password is checked, so concurrent guesses cannot
+    // overshoot the limit; a successful login clears it again. The per-address limit counts failures
+    // only, so many users behind one address can still log in.
+    auto account_key = normalize_email(email);
+    co_await limit(p_.cfg.login_failures_per_ip, client.ip, false);
+    co_await limit(p_.cfg.login_failures_per_account, account_key, true);
+
+    auto found = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        return user_store::find_by_email(tx, email);
+    });
+    // Unknown addresses and accounts without a password are checked against a dummy hash, so the answer
+    // takes the same time either way.
+    bool has_password = found && !found->second.empty() && password.size() <= 4096;
+    bool ok = co_await verify_password(has_password ? found->second : dummy_hash_, password);
+    if (!ok || !has_password) {
+        co_await p_.limiter.hit(p_.cfg.login_failures_per_ip, client.ip);
+        throw invalid_credentials();
+    }
+    auto& user = found->first;
+    if (!user.email_verified)
+        throw problem(http::status::forbidden, "EMAIL_NOT_VERIFIED", "confirm the email address first");
+    co_await p_.limiter.reset(p_.cfg.login_failures_per_account, account_key);
+
+    auto session = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto s = p_.sessions.create(tx, user.id, client.user_agent, client.ip);
+        tx.commit();
+        return s;
+    });
+    if (common::crypto::argon2id_needs_rehash(found->second)) {
+        try {
+            co_await p_.users.rehash(user.id, co_await hash_password(std::move(password)));
+        } catch (const std::exception& e) {
+            common::log::warn("accounts.rehash", {{"user_id", user.id}, {"error", e.what()}});
+        }
+    }
+    co_return sign_in{std::move(session), std::move(user)};
+}
+
+net::awaitable<void> account_service::logout(const std::string& user_id, const std::string& session_id)
+{
+    co_await p_.sessions.revoke(user_id, session_id);
+    co_await p_.bus.session_revoked(session_id);
+}
+
+net::awaitable<void> account_service::forgot_password(std::string email)
+{
+    co_await limit(p_.cfg.reset_mails_per_address, normalize_email(email), true);
+    bool queued = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto found = user_store::find_by_email(tx, email);
+        if (!found || found->first.status != "active")
+            return false;
+        const auto& u = found->first;
+        auto token = tokens::issue(tx, u.id, token_purpose::reset_password, p_.cfg.reset_token_ttl);
+        p_.outbox.enqueue(tx, u.email, "reset_password",
+                          password_reset_mail(u.name, token_link(p_.cfg.public_url, "/reset-password", token),
+                                              p_.cfg.reset_token_ttl));
+        tx.commit();
+        return true;
+    });
+    if (queued)
+        p_.mailer.notify();
+}
+
+net::awaitable<void> account_service::reset_password(std::string token, std::string password)
+{
+    validate_password(password);
+    // Check the token before spending a hash on it; it is used (once) in the transaction below.
+    auto owner = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        return tokens::peek(tx, token, token_purpose::reset_password);
+    });
+    if (!owner)
+        throw invalid_token();
+    auto hash = co_await hash_password(std::move(password));
+    auto user_id = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<std::string> {
+        pqxx::work tx(c);
+        auto id = tokens::consume(tx, token, token_purpose::reset_password);
+        if (!id || !user_store::set_password(tx, *id, hash))
+            return std::nullopt;
+        p_.sessions.revoke_all(tx, *id);
+        tx.commit();
+        return id;
+    });
+    if (!user_id)
+        throw invalid_token();
+    co_await p_.bus.user_changed(*user_id);
+}
+
+net::awaitable<sign_in> account_service::accept_invite(std::string token, std::string password,
+                                                std::optional<std::string> name, const client_info& client)
+{
+    validate_password(password);
+    std::string clean_name = name ? validate_name(*name) : std::string();
+    auto owner = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        return tokens::peek(tx, token, token_purpose::invite);
+    });
+    if (!owner)
+        throw invalid_token();
+    auto hash = co_await hash_password(std::move(password));
+    auto result = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<sign_in> {
+        pqxx::work tx(c);
+        auto id = tokens::consume(tx, token, token_purpose::invite);
+        if (!id)
+            return std::nullopt;
+        auto user = user_store::accept_invite(tx, *id, hash, clean_name);
+        if (!user)
+            return std::nullopt;
+        auto session = p_.sessions.create(tx, user->id, client.user_agent, client.ip);
+        tx.commit();
+        return sign_in{std::move(session), std::move(*user)};
+    });
+    if (!result)
+        throw invalid_token();
+    co_await p_.bus.user_changed(result->user.id);
+    co_return std::move(*result);
+}
+
+net::awaitable<std::vector<session_summary>> account_service::list_sessions(std::string user_id)
+{
+    co_return co_await p_.sessions.list(std::move(user_id));
+}
+
+net::awaitable<void> account_service::revoke_session(std::string user_id, std::string session_id)
+{
+    bool revoked = co_await p_.sessions.revoke(user_id, session_id);
+    if (!revoked)
+        throw common::web::not_found("no session with this id");
+    co_await p_.bus.session_revoked(session_id);
+}
+
+} // namespace gateway

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "mail_outbox.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace gateway {
+
+/** `base` + `path` + "?token=" + token: the link a mail carries (tokens are URL-safe). */
+std::string token_link(std::string_view base, std::string_view path, std::string_view token);
+
+/** Escapes text for HTML element content and attribute values. */
+std::string html_escape(std::string_view s);
+
+mail_content verification_mail(std::string_view name, std::string_view link, std::chrono::milliseconds valid_for);
+mail_content password_reset_mail(std::string_view name, std::string_view link, std::chrono::milliseconds valid_for);
+mail_content invitation_mail(std::string_view inviter, std::string_view home, std::string_view link,
+                             std::chrono::milliseconds valid_for);
+mail_content member_added_mail(std::string_view name, std::string_view inviter, std::string_view home);
+
+} // namespace gateway

@@ -1,0 +1,130 @@
+#include "mail_worker.hpp"
+
+#include "settings.hpp"
+
+#include "common/log.hpp"
+#include "common/mail/message.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <random>
+
+namespace gateway {
+
+using namespace std::chrono;
+
+namespace {
+constexpr int batch = 16;
+constexpr milliseconds lease{120'000};
+constexpr milliseconds poll{1'000};
+} // namespace
+
+mail_worker::mail_worker(net::any_io_executor strand, mail_outbox& outbox, const settings& s,
+                         common::metrics::registry& m)
+    : outbox_(outbox)
+    , settings_(s)
+    , pool_(2)
+    , timer_(std::move(strand))
+    , sent_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "sent"}}))
+    , retried_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "retry"}}))
+    , failed_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "failed"}}))
+{
+    if (!s.smtp_url.empty()) {
+        common::mail::smtp_options o;
+        o.url = s.smtp_url;
+        sender_.emplace(std::move(o));
+    }
+}
+
+milliseconds mail_worker::backoff(int attempts) const
+{
+    long long d = settings_.mail_retry_min.count();
+    for (int i = 0; i < attempts && d < settings_.mail_retry_max.count(); ++i)
+        d *= 2;
+    d = std::min<long long>(d, settings_.mail_retry_max.count());
+    thread_local std::mt19937_64 gen{std::random_device{}()};
+    return milliseconds(std::uniform_int_distribution<long long>(d / 2, d)(gen));
+}
+
+net::awaitable<void> mail_worker::deliver(queued_mail& m)
+{
+    if (!m.content) {
+        // Sealed under another MB_SECRET_KEY: it can never be sent by this deployment.
+        failed_.inc();
+        common::log::error("mail.unreadable", {{"mail_id", m.id}, {"kind", m.kind}});
+        co_await outbox_.give_up(m.id, "content cannot be opened with the current MB_SECRET_KEY");
+        co_return;
+    }
+    common::mail::message msg{settings_.mail_from, m.to, m.content->subject, m.content->text, m.content->html};
+    if (!sender_) {
+        common::log::warn("mail.logged", {{"note", "MB_SMTP_URL is unset: development only, mail not sent"},
+                                          {"to", m.to},
+                                          {"kind", m.kind},
+                                          {"subject", msg.subject},
+                                          {"text", msg.text}});
+        sent_.inc();
+        co_await outbox_.sent(m.id);
+        co_return;
+    }
+    std::string error;
+    bool permanent = false;
+    try {
+        co_await pool_.run([&] { sender_->send(msg, common::mail::render(msg)); });
+    } catch (const common::mail::smtp_error& e) {
+        error = e.what();
+        permanent = e.permanent();
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    if (error.empty()) {
+        sent_.inc();
+        common::log::info("mail.sent", {{"mail_id", m.id}, {"kind", m.kind}});
+        co_await outbox_.sent(m.id);
+    } else if (permanent) {
+        failed_.inc();
+        common::log::error("mail.refused", {{"mail_id", m.id}, {"kind", m.kind}, {"error", error}});
+        co_await outbox_.give_up(m.id, error.substr(0, 500));
+    } else {
+        retried_.inc();
+        auto delay = backoff(m.attempts);
+        common::log::warn("mail.retry",
+                          {{"mail_id", m.id}, {"kind", m.kind}, {"error", error}, {"retry_in_ms", delay.count()}});
+        co_await outbox_.retry(m.id, delay, error.substr(0, 500));
+    }
+}
+
+net::awaitable<void> mail_worker::run()
+{
+    while (!stopped_) {
+        pending_ = false;
+        bool busy = false;
+        try {
+            auto mails = co_await outbox_.claim(batch, lease);
+            busy = static_cast<int>(mails.size()) == batch;
+            for (auto& m : mails)
+                co_await deliver(m);
+        } catch (const std::exception& e) {
+            common::log::warn("mail.worker", {{"error", e.what()}});
+        }
+        if (busy || pending_ || stopped_)
+            continue;
+        timer_.expires_after(poll);
+        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+void mail_worker::notify()
+{
+    pending_ = true;
+    net::post(timer_.get_executor(), [this] { timer_.cancel(); });
+}
+
+void mail_worker::stop()
+{
+    stopped_ = true;
+    net::post(timer_.get_executor(), [this] { timer_.cancel(); });
+}
+
+} // namespace gateway

@@ -1,0 +1,87 @@
+#include "session_cache.hpp"
+
+#include <functional>
+
+namespace gateway {
+
+session_cache::shard& session_cache::shard_for(const std::string& key)
+{
+    return shards_[std::hash<std::string>{}(key) % shard_count];
+}
+
+std::optional<session_row> session_cache::get(const std::string& token_hash, clock::time_point now)
+{
+    if (!trusted())
+        return std::nullopt;
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    auto it = s.map.find(token_hash);
+    if (it == s.map.end())
+        return std::nullopt;
+    if (now - it->second.cached_at > max_age_) {
+        s.map.erase(it);
+        return std::nullopt;
+    }
+    return it->second.row;
+}
+
+void session_cache::put(const std::string& token_hash, const session_row& row, clock::time_point now)
+{
+    if (!trusted())
+        return;
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    if (s.map.size() >= max_per_shard_ && s.map.find(token_hash) == s.map.end()) {
+        // Full: drop the oldest entry of the shard.
+        auto oldest = s.map.begin();
+        for (auto it = s.map.begin(); it != s.map.end(); ++it)
+            if (it->second.cached_at < oldest->second.cached_at)
+                oldest = it;
+        s.map.erase(oldest);
+    }
+    s.map[token_hash] = entry{row, now};
+}
+
+void session_cache::seen(const std::string& token_hash, std::int64_t last_seen_ms)
+{
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.map.find(token_hash); it != s.map.end())
+        it->second.row.last_seen_ms = last_seen_ms;
+}
+
+void session_cache::evict_session(const std::string& session_id)
+{
+    for (auto& s : shards_) {
+        std::lock_guard lock(s.mutex);
+        std::erase_if(s.map, [&](const auto& kv) { return kv.second.row.id == session_id; });
+    }
+}
+
+void session_cache::evict_user(const std::string& user_id)
+{
+    for (auto& s : shards_) {
+        std::lock_guard lock(s.mutex);
+        std::erase_if(s.map, [&](const auto& kv) { return kv.second.row.user.id == user_id; });
+    }
+}
+
+void session_cache::clear()
+{
+    for (auto& s : shards_) {
+        std::lock_guard lock(s.mutex);
+        s.map.clear();
+    }
+}
+
+std::size_t session_cache::size() const
+{
+    std::size_t n = 0;
+    for (const auto& s : shards_) {
+        std::lock_guard lock(s.mutex);
+        n += s.map.size();
+    }
+    return n;
+}
+
+} // namespace gateway

@@ -1,0 +1,102 @@
+// Session lifetimes and revocation across gateway instances (each with its own session cache).
+#include "support/account_flow.hpp"
+#include "support/stack.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+using namespace common::aliases;
+
+BOOST_AUTO_TEST_SUITE(sessions)
+
+namespace {
+
+// Polls GET /v1/me until it answers `status`; false when it still does not after `limit`.
+bool becomes(const test::running_service& gw, const std::string& token, unsigned status,
+             std::chrono::milliseconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+        if (test::get_with(gw, "/v1/me", token).status == status)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(revocations_reach_every_instance_despite_their_caches)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto key = test::random_secret_key();
+    // A long cache lifetime, so only the invalidation messages can explain a quick 401.
+    std::map<std::string, std::string> env{{"MB_SECRET_KEY", key}, {"MB_SESSION_CACHE_TTL", "10m"}};
+    auto a = test::start_gateway(db.url(), sim.base_url(), env);
+    auto b = test::start_gateway(db.url(), sim.base_url(), env);
+
+    auto email = test::unique_email("multi");
+    auto s1 = test::verified_login(a, email);
+    auto s2 = std::string(test::login(a, email).json().at("token").as_string());
+    auto s3 = std::string(test::login(a, email).json().at("token").as_string());
+    // Warm B's cache with all three.
+    for (const auto& s : {s1, s2, s3})
+        BOOST_TEST_REQUIRE(test::get_with(b, "/v1/me", s).status == 200U);
+
+    // Logout on A: B refuses the token (well before its 10-minute cache lifetime).
+    BOOST_TEST(test::post_json(a, "/v1/auth/logout", {}, s1).status == 204U);
+    BOOST_TEST(becomes(b, s1, 401, std::chrono::seconds(3)));
+    BOOST_TEST(test::get_with(b, "/v1/me", s2).status == 200U);
+
+    // Revoking one's own session from B: A refuses it too.
+    auto list = test::get_with(b, "/v1/me/sessions", s2).json().as_array();
+    std::string s3_id;
+    for (const auto& s : list)
+        if (!s.at("current").as_bool())
+            s3_id = std::string(s.at("id").as_string());
+    BOOST_TEST_REQUIRE(test::get_with(a, "/v1/me", s3).status == 200U);
+    BOOST_TEST(test::http_call(b.port, http::verb::delete_, "/v1/me/sessions/" + s3_id, {},
+                               {{"Authorization", "Bearer " + s2}})
+                   .status == 204U);
+    BOOST_TEST(becomes(a, s3, 401, std::chrono::seconds(3)));
+
+    // A password reset through B revokes the remaining session on A.
+    BOOST_TEST_REQUIRE(test::get_with(a, "/v1/me", s2).status == 200U);
+    BOOST_TEST(test::post_json(b, "/v1/auth/forgot-password", {{"email", email}}).status == 202U);
+    auto reset = test::token_from_mail(email, "Reset");
+    BOOST_TEST(test::post_json(b, "/v1/auth/reset-password", {{"token", reset}, {"password", "the new password!"}})
+                   .status == 204U);
+    BOOST_TEST(becomes(a, s2, 401, std::chrono::seconds(3)));
+}
+
+BOOST_AUTO_TEST_CASE(idle_sessions_expire)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SESSION_IDLE_TIMEOUT", "2s"}});
+    auto email = test::unique_email("idle");
+    auto active = test::verified_login(gw, email);
+    auto idle = std::string(test::login(gw, email).json().at("token").as_string());
+    // Use one session every half second for 3 s; leave the other alone.
+    for (int i = 0; i < 6; ++i) {
+        BOOST_TEST(test::get_with(gw, "/v1/me", active).status == 200U);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    BOOST_TEST(test::get_with(gw, "/v1/me", active).status == 200U);
+    BOOST_TEST(test::get_with(gw, "/v1/me", idle).status == 401U);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_end_at_their_absolute_lifetime)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SESSION_LIFETIME", "2s"}});
+    auto token = test::verified_login(gw, test::unique_email("short"));
+    BOOST_TEST(test::get_with(gw, "/v1/me", token).status == 200U);
+    // In constant use, it still ends.
+    BOOST_TEST(becomes(gw, token, 401, std::chrono::seconds(5)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
