@@ -2,10 +2,14 @@
 
 #include "common/config.hpp"
 #include "common/log.hpp"
+#include "common/util/blocking_pool.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <thread>
@@ -81,6 +85,17 @@ int service_main(const char* service, const std::function<int()>& body)
         log::error("service.start", {{"error", e.what()}});
         return 1;
     }
+}
+
+void blocking_pool::apply_nice() const
+{
+    thread_local bool applied = false;
+    if (applied || nice_ == 0)
+        return;
+    applied = true;
+    // On Linux, PRIO_PROCESS with a thread id sets that thread's nice value alone.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_) != 0)
+        log::debug("pool.nice", {{"error", "setpriority failed"}});
 }
 
 } // namespace common

@@ -144,6 +144,7 @@ BOOST_FIXTURE_TEST_CASE(register_verify_login_sessions_logout, fixture)
     expect_problem(again, 401, "UNAUTHENTICATED");
     BOOST_TEST(again.header("WWW-Authenticate") == "Bearer");
     expect_problem(test::get_with(gw, "/v1/me/sessions", s1), 401, "UNAUTHENTICATED");
+    expect_problem(test::http_call(gw.port, http::verb::delete_, "/v1/me/sessions/" + other_id), 401, "UNAUTHENTICATED");
 }
 
 BOOST_FIXTURE_TEST_CASE(unknown_email_and_wrong_password_look_the_same, fixture)

@@ -27,9 +27,12 @@ namespace common {
 class blocking_pool
 {
 public:
-    explicit blocking_pool(std::size_t threads)
+    /** `nice` > 0 lowers the priority of the pool's threads (Linux: per thread), so CPU-heavy work such
+        as password hashing yields to the I/O threads when the machine is busy. */
+    explicit blocking_pool(std::size_t threads, int nice = 0)
         : pool_(threads)
         , threads_(threads)
+        , nice_(nice)
     {
     }
     ~blocking_pool() { join(); }
@@ -46,6 +49,7 @@ public:
         if constexpr (std::is_void_v<result>) {
             auto job = [this, &f]() -> net::awaitable<void> {
                 waiting_.fetch_sub(1, std::memory_order_relaxed);
+                apply_nice();
                 f();
                 co_return;
             };
@@ -53,6 +57,7 @@ public:
         } else {
             auto job = [this, &f]() -> net::awaitable<std::optional<result>> {
                 waiting_.fetch_sub(1, std::memory_order_relaxed);
+                apply_nice();
                 co_return std::optional<result>(f());
             };
             auto r = co_await net::co_spawn(pool_.get_executor(), std::move(job), net::use_awaitable);
@@ -70,8 +75,12 @@ public:
     }
 
 private:
+    /** Once per worker thread. */
+    void apply_nice() const;
+
     net::thread_pool pool_;
     std::size_t threads_;
+    int nice_ = 0;
     std::atomic<std::size_t> waiting_{0};
 };
 
