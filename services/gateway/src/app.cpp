@@ -3,8 +3,12 @@
 #include "account_service.hpp"
 #include "mail_outbox.hpp"
 #include "mail_worker.hpp"
+#include "member_flow.hpp"
+#include "membership_store.hpp"
+#include "mode_access.hpp"
 #include "mode_linker.hpp"
 #include "routes/accounts.hpp"
+#include "routes/homes.hpp"
 #include "services.hpp"
 #include "session_auth.hpp"
 #include "session_bus.hpp"
@@ -33,7 +37,7 @@ std::vector<std::pair<std::string, std::string>> all_statements()
 {
     std::vector<std::pair<std::string, std::string>> out;
     for (auto part : {user_store::statements(), session_store::statements(), tokens::statements(),
-                      mail_outbox::statements()})
+                      mail_outbox::statements(), membership_store::statements()})
         out.insert(out.end(), part.begin(), part.end());
     return out;
 }
@@ -67,10 +71,14 @@ struct app::impl
         , mailer(net::make_strand(host.ioc()), outbox, cfg, host.metrics())
         , linker(net::make_strand(host.ioc()), users, mode, cfg, host.metrics())
         , accounts({cfg, host.db(), hash_pool, limiter, users, sessions, outbox, mailer, linker, bus})
-        , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts}
+        , access(mode, linker, users, bus)
+        , members(host.db())
+        , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer})
+        , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds}
     {
         linker.announce_to(bus);
         add_account_routes(host.routes(), svc);
+        add_home_routes(host.routes(), svc);
     }
 
     int run()
@@ -110,6 +118,9 @@ struct app::impl
     mail_worker mailer;
     mode_linker linker;
     account_service accounts;
+    mode_access access;
+    membership_store members;
+    member_flow adds;
     services svc;
 };
 

@@ -82,7 +82,7 @@ net::awaitable<caller> session_auth::authenticate_token(const std::string& token
         net::co_spawn(co_await net::this_coro::executor, std::move(touch),
                       common::service_host::log_failure("sessions.touch"));
     }
-    co_return caller{row->id, std::move(row->user)};
+    co_return caller{row->id, std::move(row->user), std::move(row->sealed_mode_key)};
 }
 
 } // namespace gateway

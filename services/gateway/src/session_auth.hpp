@@ -16,6 +16,7 @@ struct caller
 {
     std::string session_id;
     user_record user;
+    std::string sealed_mode_key; // open it only for the call that needs it
 };
 
 /**

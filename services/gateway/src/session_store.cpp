@@ -36,7 +36,7 @@ std::vector<std::pair<std::string, std::string>> session_store::statements()
         {"session_lookup",
          "SELECT s.id::text, (extract(epoch FROM s.expires_at) * 1000)::bigint, "
          "(extract(epoch FROM s.last_seen_at) * 1000)::bigint, " MB_USER_COLUMNS
-         " FROM sessions s JOIN users u ON u.id = s.user_id "
+         ", coalesce(u.mode_user_key, '') FROM sessions s JOIN users u ON u.id = s.user_id "
          "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() "
          "AND s.last_seen_at > now() - $2::bigint * interval '1 millisecond'"},
         {"session_touch", "UPDATE sessions SET last_seen_at = now() WHERE id = $1::uuid AND revoked_at IS NULL"},
@@ -76,6 +76,7 @@ net::awaitable<std::optional<session_row>> session_store::lookup(std::string tok
         s.expires_at_ms = r[0][1].as<std::int64_t>();
         s.last_seen_ms = r[0][2].as<std::int64_t>();
         s.user = read_user(r[0], 3);
+        s.sealed_mode_key = r[0][3 + user_column_count].as<std::string>();
         return s;
     });
 }

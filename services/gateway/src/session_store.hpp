@@ -20,6 +20,7 @@ struct session_row
     user_record user;
     std::int64_t expires_at_ms = 0;
     std::int64_t last_seen_ms = 0;
+    std::string sealed_mode_key; // the user's MODE key as stored (sealed); empty until linked
 };
 
 /** A session as its owner sees it in GET /v1/me/sessions. */

@@ -99,6 +99,10 @@ settings load_settings(const common::config::env& e)
     s.verification_mails_per_address = rate(e, "MB_RATE_VERIFICATION_MAILS", s.verification_mails_per_address);
     s.reset_mails_per_address = rate(e, "MB_RATE_RESET_MAILS", s.reset_mails_per_address);
     s.trust_forwarded_for = e.boolean("MB_TRUST_FORWARDED_FOR", false);
+    auto flow = e.get("MB_MEMBER_FLOW", "direct");
+    if (flow != "direct" && flow != "confirm-first")
+        env::fail("MB_MEMBER_FLOW", "must be direct or confirm-first");
+    s.member_confirm_first = flow == "confirm-first";
     return s;
 }
 

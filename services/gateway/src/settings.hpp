@@ -46,6 +46,8 @@ struct settings
     common::ratelimit::rule registrations_per_ip{"register_ip", 20, std::chrono::hours(1)};
     common::ratelimit::rule verification_mails_per_address{"verify_mail", 1, std::chrono::minutes(1)};
     common::ratelimit::rule reset_mails_per_address{"reset_mail", 1, std::chrono::minutes(1)};
+    /** Confirm-first member flow: the invitee accepts before the membership is made. */
+    bool member_confirm_first = false;
     /** Take the client address from X-Forwarded-For (last hop): only behind a proxy that sets it. */
     bool trust_forwarded_for = false;
 };

@@ -48,7 +48,8 @@ std::vector<std::pair<std::string, std::string>> user_store::statements()
     return {
         {"user_insert",
          "INSERT INTO users AS u (email, email_normalized, name, password_hash, status, mode_link_next_attempt_at) "
-         "VALUES ($1, $2, $3, nullif($4, ''), $5, now() + $6::bigint * interval '1 millisecond') "
+         "VALUES ($1, $2, $3, nullif($4, ''), $5, "
+         "CASE WHEN $6::bigint > 0 THEN now() + $6::bigint * interval '1 millisecond' END) "
          "ON CONFLICT (email_normalized) DO NOTHING RETURNING " MB_USER_COLUMNS},
         {"user_by_id", "SELECT " MB_USER_COLUMNS " FROM users u WHERE u.id = $1::uuid"},
         {"user_by_email",
@@ -61,8 +62,18 @@ std::vector<std::pair<std::string, std::string>> user_store::statements()
          "updated_at = now() WHERE id = $1::uuid AND status = 'active'"},
         {"user_accept_invite",
          "UPDATE users AS u SET password_hash = $2, name = coalesce(nullif($3, ''), name), status = 'active', "
-         "email_verified_at = coalesce(email_verified_at, now()), updated_at = now() "
+         "email_verified_at = coalesce(email_verified_at, now()), updated_at = now(), "
+         "mode_link_next_attempt_at = CASE WHEN mode_linked_at IS NULL "
+         "THEN coalesce(mode_link_next_attempt_at, now()) END "
          "WHERE id = $1::uuid AND status = 'invited' RETURNING " MB_USER_COLUMNS},
+        {"user_reset_key",
+         "UPDATE users SET mode_user_key = NULL, mode_linked_at = NULL, mode_link_attempts = 0, "
+         "mode_link_next_attempt_at = now(), updated_at = now() WHERE id = $1::uuid"},
+        {"user_claim_one",
+         "UPDATE users SET mode_link_next_attempt_at = now() + $2::bigint * interval '1 millisecond' "
+         "WHERE id = $1::uuid AND mode_linked_at IS NULL "
+         "AND (mode_link_next_attempt_at IS NULL OR mode_link_next_attempt_at <= now()) "
+         "RETURNING id::text, mode_user_id, mode_link_attempts"},
         {"user_rehash", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1::uuid"},
         {"user_set_mode_id",
          "UPDATE users SET mode_user_id = $2, updated_at = now() WHERE id = $1::uuid AND mode_user_id IS NULL"},
@@ -124,6 +135,39 @@ std::optional<user_record> user_store::accept_invite(pqxx::transaction_base& tx,
     return read_user(r[0]);
 }
 
+net::awaitable<void> user_store::reset_key(std::string id)
+{
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("user_reset_key", id);
+        tx.commit();
+    });
+}
+
+namespace {
+link_job read_job(const pqxx::row& r)
+{
+    link_job j;
+    j.user_id = r[0].as<std::string>();
+    if (!r[1].is_null())
+        j.mode_user_id = r[1].as<std::int64_t>();
+    j.attempts = r[2].as<int>();
+    return j;
+}
+} // namespace
+
+net::awaitable<std::optional<link_job>> user_store::claim_user(std::string id, std::chrono::milliseconds lease)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) -> std::optional<link_job> {
+        pqxx::work tx(c);
+        auto r = tx.exec_prepared("user_claim_one", id, static_cast<std::int64_t>(lease.count()));
+        tx.commit();
+        if (r.empty())
+            return std::nullopt;
+        return read_job(r[0]);
+    });
+}
+
 net::awaitable<void> user_store::rehash(std::string id, std::string hash)
 {
     co_await db_.run([&](pqxx::connection& c) {
@@ -180,12 +224,7 @@ net::awaitable<std::optional<link_job>> user_store::claim_link(std::chrono::mill
         tx.commit();
         if (r.empty())
             return std::nullopt;
-        link_job j;
-        j.user_id = r[0][0].as<std::string>();
-        if (!r[0][1].is_null())
-            j.mode_user_id = r[0][1].as<std::int64_t>();
-        j.attempts = r[0][2].as<int>();
-        return j;
+        return read_job(r[0]);
     });
 }
 

@@ -61,7 +61,8 @@ public:
     // Inside the caller's transaction, so an account change, its token and its mail commit together.
 
     /** Inserts an account (`status` active or invited; an invited one has no password yet) whose MODE
-        link is leased to the caller for `link_lease`; nullopt when the address is taken. */
+        link is leased to the caller for `link_lease` (zero: not scheduled at all, until something claims
+        it); nullopt when the address is taken. */
     static std::optional<user_record> insert(pqxx::transaction_base& tx, const std::string& email,
                                              const std::string& name, const std::string& password_hash,
                                              std::string_view status, std::chrono::milliseconds link_lease);
@@ -83,6 +84,10 @@ public:
     net::awaitable<void> set_mode_user_id(std::string id, std::int64_t mode_user_id);
     /** Stores the sealed MODE user key: the account is linked. */
     net::awaitable<void> set_linked(std::string id, std::string sealed_key_b64);
+    /** Forgets a MODE user key that MODE refuses, so the linker issues a new one (same MODE user). */
+    net::awaitable<void> reset_key(std::string id);
+    /** Claims the link of one account for `lease`, if it is unlinked and nobody holds it. */
+    net::awaitable<std::optional<link_job>> claim_user(std::string id, std::chrono::milliseconds lease);
     /** Schedules the next link attempt after `delay`; returns the attempts made so far. */
     net::awaitable<int> link_failed(std::string id, std::chrono::milliseconds delay, std::string reason);
     /** Claims the most overdue unlinked user, leasing it for `lease`. */

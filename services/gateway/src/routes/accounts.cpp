@@ -1,10 +1,13 @@
 #include "routes/accounts.hpp"
 
 #include "account_service.hpp"
+#include "member_flow.hpp"
 #include "session_auth.hpp"
 #include "settings.hpp"
 
+#include "common/log.hpp"
 #include "common/web/json_body.hpp"
+#include "common/web/problem.hpp"
 
 namespace gateway {
 
@@ -43,6 +46,19 @@ client_info client_of(const request& req, const request_context& ctx, bool trust
     auto ua = req[http::field::user_agent];
     c.user_agent = std::string(ua.substr(0, 256));
     return c;
+}
+
+// Confirm-first: an invited user accepting their account also accepts the home they were invited to.
+// The account is theirs either way; a membership that cannot be made now stays pending, and
+// POST /v1/invitations/accept with the same token makes it later.
+net::awaitable<void> accept_home_invitation(services& svc, const std::string& token, const std::string& user_id)
+{
+    try {
+        co_await svc.add_member.accept(token, user_id);
+    } catch (const common::web::problem& p) {
+        if (p.code() != "INVALID_TOKEN")
+            common::log::warn("members.accept_pending", {{"user_id", user_id}, {"code", p.code()}});
+    }
 }
 
 } // namespace
@@ -102,14 +118,16 @@ void add_account_routes(web::router& r, services& svc)
     });
 
     r.add(http::verb::post, "/v1/auth/accept-invite",
-          [&acc, trust](request& req, request_context& ctx) -> net::awaitable<response> {
+          [&acc, &svc, trust](request& req, request_context& ctx) -> net::awaitable<response> {
               auto body = web::parse_json_object(req);
               std::optional<std::string> name;
               if (auto n = web::optional_string(body, "name"))
                   name = std::string(*n);
-              auto s = co_await acc.accept_invite(std::string(web::require_string(body, "token")),
-                                                  std::string(web::require_string(body, "password")), std::move(name),
-                                                  client_of(req, ctx, trust));
+              std::string token(web::require_string(body, "token"));
+              auto s = co_await acc.accept_invite(token, std::string(web::require_string(body, "password")),
+                                                  std::move(name), client_of(req, ctx, trust));
+              if (svc.cfg.member_confirm_first)
+                  co_await accept_home_invitation(svc, token, s.user.id);
               co_return web::json_response(req, http::status::ok, sign_in_json(s));
           });
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Benchmark of a MODE action through the gateway (prints figures; asserts nothing): GET /v1/homes
+# through the gateway against the same request straight to the MODE emulator, same tool, same
+# connections, one run each, back to back; then the throughput ratio and the p99 the gateway adds.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+./scripts/install-deps.sh --with-bench >/dev/null
+./scripts/build.sh >/dev/null
+bin=${MB_BUILD_DIR:-$root/build}
+connections=${CONNECTIONS:-32}
+duration=${DURATION:-10s}
+
+work=$(mktemp -d /tmp/mb-bench-XXXXXX)
+stack=$(mktemp -d /tmp/mb-bench-stack-XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    ./scripts/stack.sh stop "$stack" >/dev/null 2>&1 || true
+    rm -rf "$work" "$stack"
+}
+trap cleanup EXIT
+./scripts/stack.sh start "$stack" >/dev/null
+eval "$(./scripts/stack.sh env "$stack")"
+
+sim_port=28290
+gw_port=28280
+MODESIM_LISTEN=127.0.0.1:$sim_port MODESIM_LOG_LEVEL=warn MODESIM_THREADS=1 \
+    "$bin/tests/mode-sim/mode-sim" >"$work/sim.log" 2>&1 &
+pids+=($!)
+MB_LISTEN=127.0.0.1:$gw_port MB_MODE_API_URL=http://127.0.0.1:$sim_port MB_MODE_PROJECT_ID=1 \
+    MB_MODE_PROJECT_KEY=sim-project-key MB_SECRET_KEY=$(openssl rand -base64 32) \
+    MB_PUBLIC_URL=http://127.0.0.1:$gw_port MB_LOG_LEVEL=warn MB_THREADS=1 \
+    "$bin/services/gateway/modebridge-gateway" >"$work/gateway.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$gw_port/readyz" 2>/dev/null && break
+    sleep 0.1
+done
+
+email=bench@example.com
+password='correct horse battery staple'
+curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Bench\"}" "http://127.0.0.1:$gw_port/v1/auth/register"
+psql -q "$MB_DATABASE_URL" -c "UPDATE users SET email_verified_at = now()"
+token=$(curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
+    "http://127.0.0.1:$gw_port/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+for name in Home Cabin Flat; do
+    curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$name\"}" "http://127.0.0.1:$gw_port/v1/homes"
+done
+# The same user's MODE key and id, for the direct requests.
+mode_user=$(curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$gw_port/v1/me" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["mode"]["userId"])')
+mode_key=$(curl -fsS -H 'Authorization: ModeCloud sim-project-key' -d "projectId=1&userId=$mode_user" \
+    "http://127.0.0.1:$sim_port/auth/user" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+load="$bin/bench/mb-load"
+echo "== GET /homes straight to the MODE emulator ($connections connections, $duration)"
+"$load" --url "http://127.0.0.1:$sim_port/homes?userId=$mode_user" -H "Authorization: ModeCloud $mode_key" \
+    -c "$connections" -d "$duration" --label direct --json >"$work/direct.json"
+echo "== GET /v1/homes through the gateway ($connections connections, $duration)"
+"$load" --url "http://127.0.0.1:$gw_port/v1/homes" -H "Authorization: Bearer $token" \
+    -c "$connections" -d "$duration" --label gateway --json >"$work/gateway.json"
+
+python3 - "$work/direct.json" "$work/gateway.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); g = json.load(open(sys.argv[2]))
+def row(name, r):
+    l = r["latency_ms"]
+    print(f"{name:8} {r['rps']:10.0f} req/s   p50 {l['p50']:.3f} ms   p99 {l['p99']:.3f} ms   "
+          f"statuses {r['status']}")
+row("direct", d); row("gateway", g)
+ratio = g["rps"] / d["rps"]
+added = g["latency_ms"]["p99"] - d["latency_ms"]["p99"]
+print(f"gateway keeps {ratio * 100:.1f}% of the direct throughput (goal: at least 70%); "
+      f"adds {added:.3f} ms at p99 (goal: under 1 ms)")
+PY

@@ -1,0 +1,84 @@
+#pragma once
+
+#include "session_auth.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace common::db {
+class pg_pool;
+}
+namespace common::redis {
+class connection;
+}
+
+namespace gateway {
+
+struct settings;
+class mail_outbox;
+class mail_worker;
+class membership_store;
+class mode_access;
+class mode_linker;
+class user_store;
+
+/** What an add-member request produced. */
+struct member_result
+{
+    enum class outcome { added, existing, pending } what = outcome::added;
+    json::object body; // the member (added, existing) or the pending invitation
+};
+
+/**
+ * The add-member flow of the BYOU guide, as api.md describes it. The owner names a person by email:
+ * a user of ours is added by their MODE user id; anyone else gets an invited account here, linked to a
+ * new MODE user, added, and mailed an invitation. Either way the new member is told (mail, and a
+ * `member.added` message on their live stream) once. Retries are safe: a repeat answers with the
+ * existing membership, and an invited account left by a failure half-way is reused by the next attempt.
+ *
+ * With MB_MEMBER_FLOW=confirm-first the membership is made only when the invitee accepts
+ * (`accept`), with the project key, the owner having consented when inviting.
+ * Thread-safety: shared.
+ */
+class member_flow
+{
+public:
+    struct parts
+    {
+        const settings& cfg;
+        common::db::pg_pool& db;
+        common::redis::connection& redis;
+        mode_access& mode;
+        mode_linker& linker;
+        user_store& users;
+        membership_store& members;
+        mail_outbox& outbox;
+        mail_worker& mailer;
+    };
+
+    explicit member_flow(parts p)
+        : p_(p)
+    {
+    }
+
+    net::awaitable<member_result> add(const caller& owner, std::int64_t home_id, std::string email, std::string role);
+
+    /** Accepts a confirm-first invitation for `invitee`; the member. 400 INVALID_TOKEN when there is none. */
+    net::awaitable<json::object> accept(const std::string& token, const std::string& invitee_id);
+
+private:
+    struct invitee;
+    net::awaitable<invitee> find_or_invite(const std::string& email);
+    net::awaitable<std::int64_t> mode_user_of(invitee& who);
+    net::awaitable<void> tell(const caller& owner, std::int64_t home_id, const std::string& home_name,
+                              const invitee& who, const std::string& role);
+    net::awaitable<member_result> invite_to_confirm(const caller& owner, std::int64_t home_id, invitee who,
+                                                    std::string role);
+
+    parts p_;
+};
+
+} // namespace gateway

@@ -1,0 +1,195 @@
+#include "membership_store.hpp"
+
+#include <pqxx/result>
+
+#include <algorithm>
+#include <pqxx/transaction>
+
+namespace gateway {
+
+std::string pg_int_array(const std::vector<std::int64_t>& v)
+{
+    std::string out = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i != 0)
+            out += ',';
+        out += std::to_string(v[i]);
+    }
+    return out + "}";
+}
+
+std::string pg_text_array(const std::vector<std::string>& v)
+{
+    std::string out = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i != 0)
+            out += ',';
+        out += '"';
+        for (char c : v[i]) {
+            if (c == '"' || c == '\\')
+                out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::vector<std::pair<std::string, std::string>> membership_store::statements()
+{
+    return {
+        {"member_upsert",
+         "INSERT INTO home_members (home_id, user_id, role) VALUES ($1, $2::uuid, $3) "
+         "ON CONFLICT (home_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()"},
+        {"member_remove", "DELETE FROM home_members WHERE home_id = $1 AND user_id = $2::uuid"},
+        {"member_remove_mode_user",
+         "DELETE FROM home_members WHERE home_id = $1 AND user_id = (SELECT id FROM users WHERE mode_user_id = $2)"},
+        {"member_remove_home", "DELETE FROM home_members WHERE home_id = $1"},
+        {"member_sync_user_delete",
+         "DELETE FROM home_members WHERE user_id = $1::uuid AND NOT (home_id = ANY($2::bigint[]))"},
+        {"member_sync_user_insert",
+         "INSERT INTO home_members (home_id, user_id) SELECT h, $1::uuid FROM unnest($2::bigint[]) AS t(h) "
+         "ON CONFLICT (home_id, user_id) DO NOTHING"},
+        {"member_known_users",
+         "SELECT mode_user_id, id::text, name, email FROM users WHERE mode_user_id = ANY($1::bigint[])"},
+        {"member_sync_home_delete",
+         "DELETE FROM home_members WHERE home_id = $1 AND NOT (user_id = ANY($2::uuid[]))"},
+        {"member_notified",
+         "UPDATE home_members SET notified_at = now() WHERE home_id = $1 AND user_id = $2::uuid "
+         "AND notified_at IS NULL RETURNING home_id"},
+        {"invitation_pending",
+         "SELECT 1 FROM home_invitations WHERE home_id = $1 AND invitee_id = $2::uuid AND accepted_at IS NULL "
+         "AND expires_at > now()"},
+        {"invitation_insert",
+         "INSERT INTO home_invitations (token_hash, home_id, invitee_id, inviter_id, role, expires_at) "
+         "VALUES ($1, $2, $3::uuid, $4::uuid, $5, now() + $6::bigint * interval '1 millisecond')"},
+        {"invitation_find",
+         "SELECT home_id, role FROM home_invitations WHERE token_hash = $1 AND invitee_id = $2::uuid "
+         "AND accepted_at IS NULL AND expires_at > now()"},
+        {"invitation_accept", "UPDATE home_invitations SET accepted_at = now() WHERE token_hash = $1"},
+        {"member_homes_of", "SELECT home_id FROM home_members WHERE user_id = $1::uuid ORDER BY home_id"},
+    };
+}
+
+net::awaitable<void> membership_store::upsert(std::int64_t home_id, std::string user_id, std::string role)
+{
+    forget(user_id);
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("member_upsert", home_id, user_id, role);
+        tx.commit();
+    });
+}
+
+net::awaitable<void> membership_store::remove(std::int64_t home_id, std::string user_id)
+{
+    forget(user_id);
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("member_remove", home_id, user_id);
+        tx.commit();
+    });
+}
+
+net::awaitable<void> membership_store::remove_mode_user(std::int64_t home_id, std::int64_t mode_user_id)
+{
+    {
+        std::lock_guard lock(mutex_);
+        synced_.clear();
+    }
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("member_remove_mode_user", home_id, mode_user_id);
+        tx.commit();
+    });
+}
+
+net::awaitable<void> membership_store::remove_home(std::int64_t home_id)
+{
+    {
+        std::lock_guard lock(mutex_);
+        synced_.clear();
+    }
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("member_remove_home", home_id);
+        tx.commit();
+    });
+}
+
+void membership_store::forget(const std::string& user_id)
+{
+    std::lock_guard lock(mutex_);
+    synced_.erase(user_id);
+}
+
+net::awaitable<void> membership_store::sync_user(std::string user_id, std::vector<std::int64_t> homes)
+{
+    std::sort(homes.begin(), homes.end());
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = synced_.find(user_id); it != synced_.end() && it->second == homes)
+            co_return;
+    }
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("member_sync_user_delete", user_id, pg_int_array(homes));
+        tx.exec_prepared("member_sync_user_insert", user_id, pg_int_array(homes));
+        tx.commit();
+    });
+    std::lock_guard lock(mutex_);
+    synced_[user_id] = std::move(homes);
+}
+
+net::awaitable<std::vector<known_member>>
+membership_store::sync_home(std::int64_t home_id, std::vector<std::pair<std::int64_t, std::string>> members)
+{
+    auto ours = co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        std::vector<std::int64_t> mode_ids;
+        for (auto& [id, role] : members)
+            mode_ids.push_back(id);
+        std::vector<known_member> found;
+        std::vector<std::string> our_ids;
+        for (const auto& r : tx.exec_prepared("member_known_users", pg_int_array(mode_ids))) {
+            known_member m{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                           r[3].as<std::string>()};
+            for (auto& [id, role] : members)
+                if (id == m.mode_user_id)
+                    tx.exec_prepared("member_upsert", home_id, m.user_id, role);
+            our_ids.push_back(m.user_id);
+            found.push_back(std::move(m));
+        }
+        tx.exec_prepared("member_sync_home_delete", home_id, pg_text_array(our_ids));
+        tx.commit();
+        return found;
+    });
+    {
+        std::lock_guard lock(mutex_);
+        synced_.clear(); // the home's members changed under other users' records
+    }
+    co_return ours;
+}
+
+net::awaitable<bool> membership_store::mark_notified(std::int64_t home_id, std::string user_id)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto r = tx.exec_prepared("member_notified", home_id, user_id);
+        tx.commit();
+        return !r.empty();
+    });
+}
+
+net::awaitable<std::vector<std::int64_t>> membership_store::homes_of(std::string user_id)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<std::int64_t> out;
+        for (const auto& r : tx.exec_prepared("member_homes_of", user_id))
+            out.push_back(r[0].as<std::int64_t>());
+        return out;
+    });
+}
+
+} // namespace gateway

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "common/db/pg_pool.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gateway {
+
+using namespace common::aliases;
+
+/** One of our users in a MODE home member list. */
+struct known_member
+{
+    std::int64_t mode_user_id = 0;
+    std::string user_id;
+    std::string name;
+    std::string email;
+};
+
+/**
+ * Which of our users belongs to which MODE home (home_members), kept up to date from what the gateway
+ * sees MODE answer: the live event stream routes each home's events to its members by this record.
+ * Thread-safety: shared.
+ */
+class membership_store
+{
+public:
+    explicit membership_store(common::db::pg_pool& db)
+        : db_(db)
+    {
+    }
+
+    static std::vector<std::pair<std::string, std::string>> statements();
+
+    net::awaitable<void> upsert(std::int64_t home_id, std::string user_id, std::string role);
+    net::awaitable<void> remove(std::int64_t home_id, std::string user_id);
+    /** Removes our user with this MODE user id from the home. */
+    net::awaitable<void> remove_mode_user(std::int64_t home_id, std::int64_t mode_user_id);
+    net::awaitable<void> remove_home(std::int64_t home_id);
+    /** `homes` is the user's complete list of homes: the record is made to match it (roles come from the
+        member lists). Repeats of an unchanged list cost no query. */
+    net::awaitable<void> sync_user(std::string user_id, std::vector<std::int64_t> homes);
+    /** `members` is the home's complete list of {MODE user id, role}: the record of our users in it is made
+        to match, and our users among them are returned (for names and emails). */
+    net::awaitable<std::vector<known_member>> sync_home(std::int64_t home_id,
+                                                        std::vector<std::pair<std::int64_t, std::string>> members);
+    /** Marks the member as told; true the first time only. */
+    net::awaitable<bool> mark_notified(std::int64_t home_id, std::string user_id);
+    /** The homes a user belongs to, by our record. */
+    net::awaitable<std::vector<std::int64_t>> homes_of(std::string user_id);
+
+private:
+    void forget(const std::string& user_id);
+
+    common::db::pg_pool& db_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::vector<std::int64_t>> synced_; // user → homes last recorded
+};
+
+/** "{1,2,3}": a PostgreSQL array literal of integers. */
+std::string pg_int_array(const std::vector<std::int64_t>& v);
+/** {"a","b"} as a PostgreSQL text array literal (values quoted and escaped). */
+std::string pg_text_array(const std::vector<std::string>& v);
+
+} // namespace gateway

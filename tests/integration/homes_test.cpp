@@ -1,0 +1,249 @@
+// MODE actions through the gateway, each with the caller's own MODE key, against the emulator.
+#include "support/mode_fixture.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <pqxx/pqxx>
+
+#include <future>
+#include <thread>
+
+using namespace common::aliases;
+using test::mode_fixture;
+
+BOOST_AUTO_TEST_SUITE(homes)
+
+namespace {
+
+void expect_problem(const test::http_result& r, unsigned status, const std::string& code)
+{
+    BOOST_TEST(r.status == status, r);
+    BOOST_TEST(r.header("Content-Type") == "application/problem+json", r);
+    if (r.header("Content-Type") == "application/problem+json")
+        BOOST_TEST(r.json().at("code").as_string() == code, r);
+}
+
+int member_rows(const std::string& db_url, std::int64_t home, const std::string& email)
+{
+    pqxx::connection c(db_url);
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT count(*) FROM home_members m JOIN users u ON u.id = m.user_id "
+                           "WHERE m.home_id = $1 AND u.email_normalized = lower($2)",
+                           home, email)[0]
+        .as<int>();
+}
+
+std::string body(json::object o)
+{
+    return json::serialize(o);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(homes_create_read_update_delete, mode_fixture)
+{
+    auto [email, token] = user("owner");
+    auto list = call(http::verb::get, "/v1/homes", token);
+    BOOST_TEST_REQUIRE(list.status == 200U, list);
+    BOOST_TEST(list.json().as_array().empty());
+
+    auto created = call(http::verb::post, "/v1/homes", token, body({{"name", "Beach house"}}));
+    BOOST_TEST_REQUIRE(created.status == 201U, created);
+    auto id = created.json().at("id").as_int64();
+    BOOST_TEST(created.json().at("name").as_string() == "Beach house");
+    // The caller is its owner, in MODE and in our membership record.
+    auto members = call(http::verb::get, "/v1/homes/" + std::to_string(id) + "/members", token);
+    BOOST_TEST_REQUIRE(members.status == 200U, members);
+    BOOST_TEST_REQUIRE(members.json().as_array().size() == 1U);
+    auto me = members.json().as_array()[0].as_object();
+    BOOST_TEST(me.at("role").as_string() == "owner");
+    BOOST_TEST(me.at("email").as_string() == email);
+    BOOST_TEST(me.at("userId").as_int64() == mode_id(token));
+    BOOST_TEST(member_rows(db.url(), id, email) == 1);
+
+    list = call(http::verb::get, "/v1/homes", token);
+    BOOST_TEST(list.json().as_array().size() == 1U);
+    auto one = call(http::verb::get, "/v1/homes/" + std::to_string(id), token);
+    BOOST_TEST(one.status == 200U, one);
+    BOOST_TEST(one.json().at("id").as_int64() == id);
+
+    auto patched = call(http::verb::patch, "/v1/homes/" + std::to_string(id), token, body({{"name", "Mountain hut"}}));
+    BOOST_TEST(patched.status == 200U, patched);
+    BOOST_TEST(patched.json().at("name").as_string() == "Mountain hut");
+
+    BOOST_TEST(call(http::verb::delete_, "/v1/homes/" + std::to_string(id), token).status == 204U);
+    expect_problem(call(http::verb::get, "/v1/homes/" + std::to_string(id), token), 404, "MODE_HOME_NOT_FOUND");
+    BOOST_TEST(member_rows(db.url(), id, email) == 0);
+
+    // Bad input.
+    expect_problem(call(http::verb::post, "/v1/homes", token, "{}"), 400, "INVALID_REQUEST");
+    expect_problem(call(http::verb::post, "/v1/homes", token, body({{"name", ""}})), 400, "INVALID_REQUEST");
+    expect_problem(call(http::verb::get, "/v1/homes/abc", token), 404, "NOT_FOUND");
+    expect_problem(call(http::verb::get, "/v1/homes/-4", token), 404, "NOT_FOUND");
+    expect_problem(call(http::verb::get, "/v1/homes", ""), 401, "UNAUTHENTICATED");
+    expect_problem(call(http::verb::get, "/v1/homes?limit=many", token), 400, "INVALID_REQUEST");
+}
+
+BOOST_FIXTURE_TEST_CASE(devices_claim_command_update_remove, mode_fixture)
+{
+    auto [email, token] = user("devowner");
+    auto home = create_home(token);
+    auto h = std::to_string(home);
+    auto dev = claimable_device("thermostat");
+    auto d = std::to_string(dev.id);
+
+    expect_problem(call(http::verb::post, "/v1/homes/" + h + "/devices", token, body({{"claimCode", "WRONG-CODE"}})), 403,
+                   "MODE_DEVICE_NOT_CLAIMABLE");
+    auto claimed = call(http::verb::post, "/v1/homes/" + h + "/devices", token, body({{"claimCode", dev.claim_code}}));
+    BOOST_TEST_REQUIRE(claimed.status == 201U, claimed);
+    BOOST_TEST(claimed.json().at("id").as_int64() == dev.id);
+    BOOST_TEST(claimed.json().at("homeId").as_int64() == home);
+
+    auto list = call(http::verb::get, "/v1/homes/" + h + "/devices", token);
+    BOOST_TEST_REQUIRE(list.status == 200U, list);
+    BOOST_TEST(list.json().as_array().size() == 1U);
+
+    auto patched = call(http::verb::patch, "/v1/devices/" + d, token, body({{"name", "Hall thermostat"}, {"tag", "hall"}}));
+    BOOST_TEST(patched.status == 200U, patched);
+    BOOST_TEST(patched.json().at("name").as_string() == "Hall thermostat");
+    BOOST_TEST(patched.json().at("tag").as_string() == "hall");
+    BOOST_TEST(call(http::verb::get, "/v1/devices/" + d, token).json().at("tag").as_string() == "hall");
+
+    // Offline: MODE's DEVICE_OFFLINE comes through as a 409.
+    json::object cmd{{"action", "setTemperature"}, {"parameters", {{"celsius", 21.5}, {"mode", "heat"}}}};
+    expect_problem(call(http::verb::put, "/v1/devices/" + d + "/command", token, body(cmd)), 409, "MODE_DEVICE_OFFLINE");
+    BOOST_TEST(sim_call(http::verb::put, "/_sim/devices/" + d + "/connection", body({{"connected", true}})).status ==
+               204U);
+    auto sent = call(http::verb::put, "/v1/devices/" + d + "/command", token, body(cmd));
+    BOOST_TEST(sent.status == 202U, sent);
+    BOOST_TEST(sent.json().at("status").as_string() == "accepted");
+    auto received = sim_call(http::verb::get, "/_sim/devices/" + d + "/commands").json().as_array();
+    BOOST_TEST_REQUIRE(received.size() == 1U);
+    BOOST_TEST(received[0].at("action").as_string() == "setTemperature");
+    BOOST_TEST(received[0].at("parameters") == cmd.at("parameters"));
+
+    expect_problem(call(http::verb::put, "/v1/devices/" + d + "/command", token, body({{"parameters", 3}})), 400,
+                   "INVALID_REQUEST");
+    expect_problem(call(http::verb::put, "/v1/devices/" + d + "/command", token,
+                        body({{"action", "x"}, {"parameters", json::array{1}}})),
+                   400, "INVALID_REQUEST");
+
+    // Claimed already: another home cannot take it.
+    auto other = create_home(token, "Other");
+    auto again = call(http::verb::post, "/v1/homes/" + std::to_string(other) + "/devices", token,
+                      body({{"claimCode", dev.claim_code}}));
+    expect_problem(again, 409, "MODE_DEVICE_ALREADY_IN_HOME");
+
+    BOOST_TEST(call(http::verb::delete_, "/v1/devices/" + d, token).status == 204U);
+    BOOST_TEST(call(http::verb::get, "/v1/homes/" + h + "/devices", token).json().as_array().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stranger_can_neither_read_nor_command, mode_fixture)
+{
+    auto [owner_email, owner] = user("owner");
+    auto [stranger_email, stranger] = user("stranger");
+    auto home = create_home(owner);
+    auto h = std::to_string(home);
+    auto dev = claimable_device();
+    BOOST_TEST_REQUIRE(
+        call(http::verb::post, "/v1/homes/" + h + "/devices", owner, body({{"claimCode", dev.claim_code}})).status == 201U);
+    auto d = std::to_string(dev.id);
+    sim_call(http::verb::put, "/_sim/devices/" + d + "/connection", body({{"connected", true}}));
+
+    auto refused = [](const test::http_result& r) {
+        BOOST_TEST((r.status == 403U || r.status == 404U), r);
+        BOOST_TEST(std::string(r.json().at("code").as_string()).rfind("MODE_", 0) == 0U, r);
+    };
+    refused(call(http::verb::get, "/v1/homes/" + h, stranger));
+    refused(call(http::verb::get, "/v1/homes/" + h + "/members", stranger));
+    refused(call(http::verb::get, "/v1/homes/" + h + "/devices", stranger));
+    refused(call(http::verb::patch, "/v1/homes/" + h, stranger, body({{"name", "Mine now"}})));
+    refused(call(http::verb::delete_, "/v1/homes/" + h, stranger));
+    refused(call(http::verb::get, "/v1/devices/" + d, stranger));
+    refused(call(http::verb::put, "/v1/devices/" + d + "/command", stranger, body({{"action", "unlock"}})));
+    refused(call(http::verb::delete_, "/v1/devices/" + d, stranger));
+    // Nothing reached the device, and the home is untouched.
+    BOOST_TEST(sim_call(http::verb::get, "/_sim/devices/" + d + "/commands").json().as_array().empty());
+    BOOST_TEST(call(http::verb::get, "/v1/homes/" + h, owner).json().at("name").as_string() == "Beach house");
+    BOOST_TEST(member_rows(db.url(), home, stranger_email) == 0);
+    BOOST_TEST(call(http::verb::get, "/v1/homes", stranger).json().as_array().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(mode_outage_is_a_clear_503_and_recovers, mode_fixture)
+{
+    auto [email, token] = user("outage");
+    create_home(token);
+    add_fault({{"path", "/homes*"}, {"status", 503}});
+    auto down = call(http::verb::get, "/v1/homes", token);
+    expect_problem(down, 503, "MODE_UNAVAILABLE");
+    BOOST_TEST(!down.header("Retry-After").empty());
+    add_fault({{"path", "/devices*"}, {"status", 500}});
+    expect_problem(call(http::verb::post, "/v1/homes/1/devices", token, body({{"claimCode", "x"}})), 502, "MODE_UNAVAILABLE");
+    clear_faults();
+    auto back = call(http::verb::get, "/v1/homes", token);
+    BOOST_TEST(back.status == 200U, back);
+    BOOST_TEST(back.json().as_array().size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(slow_mode_is_a_504_at_the_timeout_and_the_gateway_stays_responsive)
+{
+    mode_fixture f(std::map<std::string, std::string>{{"MB_MODE_TIMEOUT", "1500ms"}});
+    auto [email, token] = f.user("patient");
+    f.add_fault({{"path", "/homes*"}, {"method", "GET"}, {"delayMs", 8000}});
+    auto slow = std::async(std::launch::async, [&] { return f.call(http::verb::get, "/v1/homes", token); });
+    // While that call waits on MODE, the gateway answers others.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (int i = 0; i < 5; ++i) {
+        BOOST_TEST(f.call(http::verb::get, "/v1/me", token).status == 200U);
+        BOOST_TEST(test::http_call(f.gw.port, http::verb::get, "/healthz").status == 200U);
+    }
+    BOOST_TEST((slow.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout),
+               "the slow call should still be waiting on MODE");
+    expect_problem(slow.get(), 504, "MODE_TIMEOUT");
+    f.clear_faults();
+}
+
+BOOST_AUTO_TEST_CASE(a_pending_link_is_503_mode_link_pending)
+{
+    mode_fixture f;
+    f.add_fault({{"path", "/users"}, {"method", "POST"}, {"status", 503}});
+    auto email = test::unique_email("pending");
+    auto token = test::verified_login(f.gw, email);
+    auto r = f.call(http::verb::get, "/v1/homes", token);
+    expect_problem(r, 503, "MODE_LINK_PENDING");
+    BOOST_TEST(!r.header("Retry-After").empty());
+    f.clear_faults();
+    // Once the linker gets through, the same session works.
+    test::http_result ok;
+    for (int i = 0; i < 100; ++i) {
+        ok = f.call(http::verb::get, "/v1/homes", token);
+        if (ok.status == 200U)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST(ok.status == 200U, ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_revoked_mode_key_is_renewed, mode_fixture)
+{
+    auto [email, token] = user("renewed");
+    auto home = create_home(token);
+    auto old_key = stored_mode_key(email);
+    // Someone invalidates the user's MODE key behind our back.
+    BOOST_TEST(sim_call(http::verb::delete_, "/userSession", {}, {{"Authorization", "ModeCloud " + old_key}}).status == 204U);
+    expect_problem(call(http::verb::get, "/v1/homes", token), 503, "MODE_LINK_PENDING");
+    test::http_result ok;
+    for (int i = 0; i < 100; ++i) {
+        ok = call(http::verb::get, "/v1/homes/" + std::to_string(home), token);
+        if (ok.status == 200U)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST(ok.status == 200U, ok);
+    BOOST_TEST(stored_mode_key(email) != old_key);
+    // Same MODE user, not a new one.
+    BOOST_TEST(sim_call(http::verb::get, "/_sim/users").json().as_array().size() == 1U);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

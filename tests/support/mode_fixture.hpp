@@ -1,0 +1,48 @@
+#pragma once
+
+// A gateway with the MODE emulator behind it, and what the MODE-action tests do to both.
+
+#include "support/account_flow.hpp"
+#include "support/stack.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace test {
+
+struct mode_fixture
+{
+    explicit mode_fixture(std::map<std::string, std::string> extra = {});
+
+    scratch_database db;
+    running_service sim;
+    running_service gw;
+
+    /** A verified, linked, logged-in user: {email, session token}. */
+    std::pair<std::string, std::string> user(const std::string& who);
+    /** The user's MODE user id, as GET /v1/me shows it. */
+    std::int64_t mode_id(const std::string& token);
+
+    http_result call(http::verb method, const std::string& path, const std::string& token, std::string body = {});
+    /** Creates a home (201 expected) and returns its id. */
+    std::int64_t create_home(const std::string& token, const std::string& name = "Beach house");
+
+    /** A device provisioned in the emulator and put in claim mode: {id, apiKey, claimCode}. */
+    struct device
+    {
+        std::int64_t id = 0;
+        std::string key, claim_code;
+    };
+    device claimable_device(const std::string& device_class = "thermostat");
+
+    void add_fault(json::object fault);
+    void clear_faults();
+    /** Calls the emulator directly. */
+    http_result sim_call(http::verb method, const std::string& path, std::string body = {}, header_list headers = {});
+
+    /** The user's MODE key as stored (opened with the gateway's MB_SECRET_KEY). */
+    std::string stored_mode_key(const std::string& email);
+};
+
+} // namespace test
