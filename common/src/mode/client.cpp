@@ -67,10 +67,29 @@ client::client(common::client::http_client& http, std::string base_url, std::chr
         base_url_.pop_back();
 }
 
-net::awaitable<json::value> client::send(common::client::request req, std::string_view what)
+common::client::request client::make_request(http::verb method, std::string url, std::string_view key,
+                                              const json::value* body)
+{
+    common::client::request req;
+    req.method = method;
+    req.url = std::move(url);
+    req.headers.reserve(2);
+    req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
+    req.headers.emplace_back("Accept", "application/json");
+    if (body != nullptr) {
+        req.body = json::serialize(*body);
+        req.content_type = "application/json";
+    }
+    return req;
+}
+
+net::awaitable<std::string> client::exchange(common::client::request req, std::string_view path)
 {
     if (!req.timeout)
         req.timeout = timeout_;
+    auto method = req.method;
+    // Names the call in errors and logs; never the key or the body.
+    auto what = [&] { return fmt::format("{} {}", std::string(http::to_string(method)), path); };
     common::client::response res;
     try {
         res = co_await http_.send(std::move(req));
@@ -78,59 +97,64 @@ net::awaitable<json::value> client::send(common::client::request req, std::strin
         auto kind = e.kind() == common::client::error_kind::timeout       ? failure::timeout
                     : e.kind() == common::client::error_kind::bad_response ? failure::bad_answer
                                                                             : failure::unavailable;
-        throw error(kind, 0, "", fmt::format("MODE {}: {}", what, e.what()));
-    }
-    json::value body;
-    if (!res.body.empty()) {
-        boost::system::error_code ec;
-        body = json::parse(res.body, ec);
-        if (ec && res.status < 500)
-            throw error(failure::bad_answer, res.status, "",
-                        fmt::format("MODE {}: answered {} with a body that is not JSON", what, res.status));
+        throw error(kind, 0, "", fmt::format("MODE {}: {}", what(), e.what()));
     }
     if (res.status >= 200 && res.status < 300)
-        co_return body;
+        co_return std::move(res.body);
     std::string reason;
-    if (body.is_object())
+    boost::system::error_code ec;
+    auto body = json::parse(res.body, ec);
+    if (!ec && body.is_object())
         if (auto* r = body.as_object().if_contains("reason"); r != nullptr && r->is_string())
             reason = sanitize_reason(std::string_view(r->get_string()));
     if (res.status >= 500)
         throw error(failure::unavailable, res.status, reason,
-                    fmt::format("MODE {}: answered {} {}", what, res.status, reason));
+                    fmt::format("MODE {}: answered {} {}", what(), res.status, reason));
     if (res.status >= 400)
         throw error(failure::rejected, res.status, reason.empty() ? "ERROR" : reason,
-                    fmt::format("MODE {}: answered {} {}", what, res.status, reason));
-    throw error(failure::bad_answer, res.status, "", fmt::format("MODE {}: unexpected status {}", what, res.status));
+                    fmt::format("MODE {}: answered {} {}", what(), res.status, reason));
+    throw error(failure::bad_answer, res.status, "", fmt::format("MODE {}: unexpected status {}", what(), res.status));
+}
+
+net::awaitable<json::value> client::send(common::client::request req, std::string_view path)
+{
+    auto method = req.method;
+    auto raw = co_await exchange(std::move(req), path);
+    if (raw.empty())
+        co_return json::value();
+    boost::system::error_code ec;
+    auto body = json::parse(raw, ec);
+    if (ec)
+        throw error(failure::bad_answer, 200, "",
+                    fmt::format("MODE {} {}: answered with a body that is not JSON", std::string(http::to_string(method)),
+                                path));
+    co_return body;
 }
 
 net::awaitable<json::value> client::call(http::verb method, std::string_view path, std::string_view key,
                                          const json::value* body, std::optional<std::chrono::milliseconds> timeout)
 {
-    common::client::request req;
-    req.method = method;
-    req.url = base_url_ + std::string(path);
-    req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
-    req.headers.emplace_back("Accept", "application/json");
-    if (body != nullptr) {
-        req.body = json::serialize(*body);
-        req.content_type = "application/json";
-    }
+    auto req = make_request(method, base_url_ + std::string(path), key, body);
     req.timeout = timeout;
-    co_return co_await send(std::move(req), fmt::format("{} {}", std::string(http::to_string(method)), path));
+    co_return co_await send(std::move(req), path);
+}
+
+net::awaitable<std::string> client::call_raw(http::verb method, std::string_view path, std::string_view key,
+                                             const json::value* body, std::optional<std::chrono::milliseconds> timeout)
+{
+    auto req = make_request(method, base_url_ + std::string(path), key, body);
+    req.timeout = timeout;
+    co_return co_await exchange(std::move(req), path);
 }
 
 net::awaitable<json::value> client::call_form(http::verb method, std::string_view path, std::string_view key,
                                               std::string form, std::optional<std::chrono::milliseconds> timeout)
 {
-    common::client::request req;
-    req.method = method;
-    req.url = base_url_ + std::string(path);
-    req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
-    req.headers.emplace_back("Accept", "application/json");
+    auto req = make_request(method, base_url_ + std::string(path), key, nullptr);
     req.body = std::move(form);
     req.content_type = "application/x-www-form-urlencoded";
     req.timeout = timeout;
-    co_return co_await send(std::move(req), fmt::format("{} {}", std::string(http::to_string(method)), path));
+    co_return co_await send(std::move(req), path);
 }
 
 net::awaitable<std::int64_t> client::create_user(std::string_view project_key, std::int64_t project_id,

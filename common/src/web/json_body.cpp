@@ -100,6 +100,16 @@ response json_response(const request& req, http::status status, const json::valu
     return res;
 }
 
+response json_response(const request& req, http::status status, std::string serialized)
+{
+    response res{status, req.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(serialized);
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return res;
+}
+
 response empty_response(const request& req, http::status status)
 {
     response res{status, req.version()};

@@ -1,8 +1,6 @@
 #include "membership_store.hpp"
 
 #include <pqxx/result>
-
-#include <algorithm>
 #include <pqxx/transaction>
 
 namespace gateway {
@@ -123,14 +121,16 @@ void membership_store::forget(const std::string& user_id)
     synced_.erase(user_id);
 }
 
-net::awaitable<void> membership_store::sync_user(std::string user_id, std::vector<std::int64_t> homes)
+bool membership_store::list_changed(const std::string& user_id, std::size_t fingerprint)
 {
-    std::sort(homes.begin(), homes.end());
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = synced_.find(user_id); it != synced_.end() && it->second == homes)
-            co_return;
-    }
+    std::lock_guard lock(mutex_);
+    auto it = synced_.find(user_id);
+    return it == synced_.end() || it->second != fingerprint;
+}
+
+net::awaitable<void> membership_store::sync_user(std::string user_id, std::vector<std::int64_t> homes,
+                                                 std::size_t fingerprint)
+{
     co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         tx.exec_prepared("member_sync_user_delete", user_id, pg_int_array(homes));
@@ -138,7 +138,7 @@ net::awaitable<void> membership_store::sync_user(std::string user_id, std::vecto
         tx.commit();
     });
     std::lock_guard lock(mutex_);
-    synced_[user_id] = std::move(homes);
+    synced_[user_id] = fingerprint;
 }
 
 net::awaitable<std::vector<known_member>>

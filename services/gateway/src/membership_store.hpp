@@ -43,9 +43,12 @@ public:
     /** Removes our user with this MODE user id from the home. */
     net::awaitable<void> remove_mode_user(std::int64_t home_id, std::int64_t mode_user_id);
     net::awaitable<void> remove_home(std::int64_t home_id);
+    /** Whether the user's home list, as MODE answered it (`fingerprint` of the answer), differs from the
+        one last recorded: only then is it worth parsing and `sync_user`. */
+    bool list_changed(const std::string& user_id, std::size_t fingerprint);
     /** `homes` is the user's complete list of homes: the record is made to match it (roles come from the
-        member lists). Repeats of an unchanged list cost no query. */
-    net::awaitable<void> sync_user(std::string user_id, std::vector<std::int64_t> homes);
+        member lists). */
+    net::awaitable<void> sync_user(std::string user_id, std::vector<std::int64_t> homes, std::size_t fingerprint);
     /** `members` is the home's complete list of {MODE user id, role}: the record of our users in it is made
         to match, and our users among them are returned (for names and emails). */
     net::awaitable<std::vector<known_member>> sync_home(std::int64_t home_id,
@@ -60,7 +63,7 @@ private:
 
     common::db::pg_pool& db_;
     std::mutex mutex_;
-    std::unordered_map<std::string, std::vector<std::int64_t>> synced_; // user → homes last recorded
+    std::unordered_map<std::string, std::size_t> synced_; // user → fingerprint of the list last recorded
 };
 
 /** "{1,2,3}": a PostgreSQL array literal of integers. */

@@ -34,6 +34,14 @@ std::string mode_access::open_key(const caller& c) const
     return std::move(*key);
 }
 
+net::awaitable<void> mode_access::renew_key(const caller& c)
+{
+    common::log::warn("mode.user_key_refused", {{"user_id", c.user.id}});
+    co_await users_.reset_key(c.user.id);
+    co_await bus_.user_changed(c.user.id);
+    throw link_pending("this account's MODE key is being renewed; try again shortly");
+}
+
 net::awaitable<json::value> mode_access::call(const caller& c, http::verb method, std::string path,
                                               const json::value* body)
 {
@@ -44,11 +52,22 @@ net::awaitable<json::value> mode_access::call(const caller& c, http::verb method
         if (e.kind() != common::mode::failure::rejected || e.status() != 401)
             throw common::mode::to_problem(e);
     }
-    // MODE no longer accepts this user's key (it was revoked): drop it; the linker issues a new one.
-    common::log::warn("mode.user_key_refused", {{"user_id", c.user.id}});
-    co_await users_.reset_key(c.user.id);
-    co_await bus_.user_changed(c.user.id);
-    throw link_pending("this account's MODE key is being renewed; try again shortly");
+    // MODE no longer accepts this user's key (it was revoked): the linker issues a new one.
+    co_await renew_key(c);
+    co_return json::value();
+}
+
+net::awaitable<std::string> mode_access::call_raw(const caller& c, http::verb method, std::string path)
+{
+    try {
+        auto key = open_key(c);
+        co_return co_await mode_.call_raw(method, path, key);
+    } catch (const common::mode::error& e) {
+        if (e.kind() != common::mode::failure::rejected || e.status() != 401)
+            throw common::mode::to_problem(e);
+    }
+    co_await renew_key(c);
+    co_return std::string();
 }
 
 } // namespace gateway

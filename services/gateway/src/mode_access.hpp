@@ -39,10 +39,15 @@ public:
     net::awaitable<json::value> call(const caller& c, http::verb method, std::string path,
                                      const json::value* body = nullptr);
 
+    /** Like `call`, the answer's body unparsed, to pass on as it is. */
+    net::awaitable<std::string> call_raw(const caller& c, http::verb method, std::string path);
+
     common::mode::client& client() noexcept { return mode_; }
 
 private:
     std::string open_key(const caller& c) const;
+    /** The caller's key was refused by MODE: drop it for the linker to renew, and say so. */
+    net::awaitable<void> renew_key(const caller& c);
 
     common::mode::client& mode_;
     mode_linker& linker_;

@@ -61,6 +61,12 @@ public:
                                      const json::value* body = nullptr,
                                      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
+    /** Like `call`, but returns a successful answer's body as MODE sent it (unparsed), for answers that
+        are passed on as they are. */
+    net::awaitable<std::string> call_raw(http::verb method, std::string_view path, std::string_view key,
+                                         const json::value* body = nullptr,
+                                         std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
     /** A form call (application/x-www-form-urlencoded), as `POST /auth/user` takes. */
     net::awaitable<json::value> call_form(http::verb method, std::string_view path, std::string_view key,
                                           std::string form,
@@ -77,7 +83,11 @@ public:
                                                std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 private:
-    net::awaitable<json::value> send(common::client::request req, std::string_view what);
+    static common::client::request make_request(http::verb method, std::string url, std::string_view key,
+                                                const json::value* body);
+    /** Sends; returns the body of a 2xx answer, throws `error` for anything else. */
+    net::awaitable<std::string> exchange(common::client::request req, std::string_view path);
+    net::awaitable<json::value> send(common::client::request req, std::string_view path);
 
     common::client::http_client& http_;
     std::string base_url_;

@@ -26,6 +26,8 @@ const json::object& require_object(const json::object& o, std::string_view key);
 
 /** A JSON answer to `req` (HTTP version and keep-alive taken from it). */
 response json_response(const request& req, http::status status, const json::value& body);
+/** A JSON answer whose body is already serialized (passed on as received). */
+response json_response(const request& req, http::status status, std::string serialized);
 /** An empty answer (204 and the like). */
 response empty_response(const request& req, http::status status);
 

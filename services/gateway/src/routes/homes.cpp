@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "common/web/json_body.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
 #include <charconv>
@@ -138,11 +139,19 @@ void add_home_routes(web::router& r, services& svc)
     r.add(http::verb::get, "/v1/homes", [&](request& req, request_context&) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto q = paging(req);
-        auto list = co_await mode.call(who, http::verb::get, "/homes?userId=" + std::to_string(mode.mode_user_id(who)) + q);
-        // A complete list (not a page) says exactly which homes the user is in.
-        if (q.empty())
-            co_await members.sync_user(who.user.id, ids_of(list));
-        co_return web::json_response(req, http::status::ok, list);
+        auto raw = co_await mode.call_raw(who, http::verb::get,
+                                          "/homes?userId=" + std::to_string(mode.mode_user_id(who)) + q);
+        // A complete list (not a page) says exactly which homes the user is in; it is parsed and recorded
+        // only when it changed, and passed on as MODE sent it.
+        auto fingerprint = std::hash<std::string>{}(raw);
+        if (q.empty() && members.list_changed(who.user.id, fingerprint)) {
+            boost::system::error_code ec;
+            auto list = json::parse(raw, ec);
+            if (ec || !list.is_array())
+                throw problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE gave an answer this service cannot use");
+            co_await members.sync_user(who.user.id, ids_of(list), fingerprint);
+        }
+        co_return web::json_response(req, http::status::ok, std::move(raw));
     });
 
     r.add(http::verb::post, "/v1/homes", [&](request& req, request_context&) -> net::awaitable<response> {
@@ -225,8 +234,8 @@ void add_home_routes(web::router& r, services& svc)
     r.add(http::verb::get, "/v1/homes/{homeId}/devices", [&](request& req, request_context& ctx) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto id = id_param(ctx, "homeId");
-        auto list = co_await mode.call(who, http::verb::get, "/devices?homeId=" + std::to_string(id) + paging(req));
-        co_return web::json_response(req, http::status::ok, list);
+        auto raw = co_await mode.call_raw(who, http::verb::get, "/devices?homeId=" + std::to_string(id) + paging(req));
+        co_return web::json_response(req, http::status::ok, std::move(raw));
     });
 
     r.add(http::verb::post, "/v1/homes/{homeId}/devices", [&](request& req, request_context& ctx) -> net::awaitable<response> {
@@ -244,7 +253,7 @@ void add_home_routes(web::router& r, services& svc)
     r.add(http::verb::get, "/v1/devices/{deviceId}", [&](request& req, request_context& ctx) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto id = id_param(ctx, "deviceId");
-        co_return web::json_response(req, http::status::ok, co_await mode.call(who, http::verb::get, device_path(id)));
+        co_return web::json_response(req, http::status::ok, co_await mode.call_raw(who, http::verb::get, device_path(id)));
     });
 
     r.add(http::verb::patch, "/v1/devices/{deviceId}", [&](request& req, request_context& ctx) -> net::awaitable<response> {
