@@ -241,6 +241,10 @@ service_settings load_service_settings(const env& e, std::string_view default_li
     }
     s.shutdown_grace = e.duration("MB_SHUTDOWN_GRACE", std::chrono::seconds(10));
     s.body_limit = static_cast<std::size_t>(e.integer("MB_BODY_LIMIT", 1024 * 1024, 1024, 64 * 1024 * 1024));
+    s.header_timeout = e.duration("MB_HEADER_TIMEOUT", s.header_timeout);
+    s.body_timeout = e.duration("MB_BODY_TIMEOUT", s.body_timeout);
+    if (s.header_timeout.count() <= 0 || s.body_timeout.count() <= 0)
+        env::fail("MB_HEADER_TIMEOUT", "and MB_BODY_TIMEOUT must be positive");
     return s;
 }
 

@@ -83,6 +83,8 @@ struct service_settings
     std::string log_level = "info";
     std::chrono::milliseconds shutdown_grace{10'000};
     std::size_t body_limit = 1024 * 1024;
+    std::chrono::milliseconds header_timeout{10'000}; // a client must send its headers within this
+    std::chrono::milliseconds body_timeout{30'000};   // ... and its body within this
 };
 
 service_settings load_service_settings(const env& e, std::string_view default_listen);

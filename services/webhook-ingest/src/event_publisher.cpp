@@ -1,0 +1,182 @@
+#include "event_publisher.hpp"
+
+#include "common/log.hpp"
+#include "common/redis/reply.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include <algorithm>
+
+namespace ingest {
+
+namespace {
+
+constexpr std::size_t relay_batch = 500;
+
+std::string seq_array(const std::vector<stored_event>& events)
+{
+    std::string out = "{";
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (i != 0)
+            out += ',';
+        out += std::to_string(events[i].seq);
+    }
+    return out + "}";
+}
+
+} // namespace
+
+event_publisher::event_publisher(net::any_io_executor strand, common::redis::connection& redis, common::db::pg_pool& db,
+                                 common::metrics::registry& m)
+    : redis_(redis)
+    , db_(db)
+    , wake_(std::move(strand))
+    , published_(m.counter_for("mb_events_published_total", "Events published on Redis", {{"path", "direct"}}))
+    , relayed_(m.counter_for("mb_events_published_total", "Events published on Redis", {{"path", "relay"}}))
+    , backlog_gauge_(m.gauge_for("mb_events_publish_backlog", "1 while events wait for Redis"))
+{
+}
+
+std::vector<std::pair<std::string, std::string>> event_publisher::statements()
+{
+    return {
+        {"events_mark_published", "UPDATE events SET published = true WHERE seq = ANY($1::bigint[])"},
+        {"events_unmark_published", "UPDATE events SET published = false WHERE seq = ANY($1::bigint[])"},
+        // The relay takes the oldest unpublished events; recent ones are left to the direct path unless a
+        // backlog is being drained.
+        {"events_claim_unpublished",
+         "UPDATE events SET published = true WHERE seq IN (SELECT seq FROM events WHERE NOT published "
+         "AND ($2 OR received_at < now() - interval '2 seconds') ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) "
+         "RETURNING seq, home_id, payload"},
+    };
+}
+
+std::string event_publisher::channel_for(std::int64_t home_id)
+{
+    return "mb:home:" + std::to_string(home_id);
+}
+
+void event_publisher::committed(std::vector<stored_event> events)
+{
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& e : events)
+            pending_.push_back(std::move(e));
+    }
+    net::post(wake_.get_executor(), [this] { wake_.cancel(); });
+}
+
+net::awaitable<void> event_publisher::publish(const std::vector<stored_event>& events)
+{
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(events.size());
+    for (const auto& e : events)
+        commands.push_back({"PUBLISH", channel_for(e.home_id), live_json(e.seq, e.payload)});
+    auto replies = co_await redis_.pipeline(std::move(commands));
+    for (const auto& r : replies)
+        if (r.is_error())
+            throw common::redis::error(common::redis::error_kind::server, "PUBLISH refused: " + r.str);
+}
+
+net::awaitable<std::size_t> event_publisher::relay_once(bool backlog)
+{
+    auto claimed = co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto rows = tx.exec_prepared("events_claim_unpublished", static_cast<std::int64_t>(relay_batch), backlog);
+        tx.commit();
+        std::vector<stored_event> out;
+        for (const auto& r : rows)
+            out.push_back(stored_event{r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::string>()});
+        return out;
+    });
+    if (claimed.empty())
+        co_return 0;
+    std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    bool ok = true;
+    try {
+        co_await publish(claimed);
+    } catch (const std::exception&) {
+        ok = false;
+    }
+    if (!ok) {
+        // Give them back for the next round.
+        co_await db_.run([&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            tx.exec_prepared("events_unmark_published", seq_array(claimed));
+            tx.commit();
+        });
+        throw common::redis::error(common::redis::error_kind::unavailable, "Redis refused the relayed events");
+    }
+    relayed_.inc(claimed.size());
+    co_return claimed.size();
+}
+
+net::awaitable<void> event_publisher::run()
+{
+    auto last_relay = std::chrono::steady_clock::now();
+    while (!stopped_) {
+        std::vector<stored_event> batch;
+        {
+            std::lock_guard lock(mutex_);
+            while (!pending_.empty() && batch.size() < relay_batch) {
+                batch.push_back(std::move(pending_.front()));
+                pending_.pop_front();
+            }
+        }
+        if (!batch.empty() && !backlog_) {
+            try {
+                co_await publish(batch);
+                published_.inc(batch.size());
+                co_await db_.run([&](pqxx::connection& c) {
+                    pqxx::work tx(c);
+                    tx.exec_prepared("events_mark_published", seq_array(batch));
+                    tx.commit();
+                });
+            } catch (const common::redis::error& e) {
+                // They stay unpublished in PostgreSQL; the relay takes over, in seq order.
+                common::log::warn("events.publish_failed", {{"events", batch.size()}, {"error", e.what()}});
+                backlog_ = true;
+                backlog_gauge_.set(1);
+            } catch (const std::exception& e) {
+                // Published, not marked: the relay may publish them again, which readers tolerate.
+                common::log::warn("events.mark_failed", {{"events", batch.size()}, {"error", e.what()}});
+            }
+            continue;
+        }
+        // Relay: at once while draining a backlog, otherwise every few seconds for stragglers (events
+        // committed by an instance that stopped before publishing them).
+        auto now = std::chrono::steady_clock::now();
+        if (backlog_ || now - last_relay > std::chrono::seconds(5)) {
+            last_relay = now;
+            try {
+                auto n = co_await relay_once(backlog_);
+                if (n > 0)
+                    common::log::info("events.relayed", {{"events", n}});
+                if (n > 0 && backlog_)
+                    continue;
+                if (backlog_ && n == 0) {
+                    backlog_ = false;
+                    backlog_gauge_.set(0);
+                    common::log::info("events.backlog_cleared");
+                }
+            } catch (const std::exception& e) {
+                common::log::debug("events.relay_waiting", {{"error", e.what()}});
+            }
+        }
+        wake_.expires_after(std::chrono::seconds(1));
+        co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+void event_publisher::stop()
+{
+    stopped_ = true;
+    net::post(wake_.get_executor(), [this] { wake_.cancel(); });
+}
+
+} // namespace ingest

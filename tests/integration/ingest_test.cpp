@@ -1,0 +1,223 @@
+// webhook-ingest through its real HTTP path, PostgreSQL and Redis.
+#include "support/http_call.hpp"
+#include "support/services.hpp"
+#include "support/stack.hpp"
+
+#include "common/crypto/crypto.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+using namespace common::aliases;
+
+BOOST_AUTO_TEST_SUITE(ingest)
+
+namespace {
+
+const std::string hook_url = "https://hooks.example.test/v1/mode/events";
+const std::string hook_key = "test-webhook-key";
+
+std::string event_body(std::int64_t home, const std::string& type, int n = 0)
+{
+    return json::serialize(json::object{{"homeId", home},
+                                        {"timestamp", "2026-11-25T10:00:00.000Z"},
+                                        {"eventType", type},
+                                        {"eventData", {{"n", n}}},
+                                        {"originDeviceId", 260},
+                                        {"originDeviceClass", "thermostat"}});
+}
+
+test::http_result post_event(const test::running_service& ingest, const std::string& body,
+                             const std::string& key = hook_key, const std::string& url = hook_url)
+{
+    return test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
+                           {{"X-Mode-Signature", common::crypto::hmac_sha256_hex(key, url + body)},
+                            {"X-Mode-ModuleID", "webhooks"},
+                            {"X-Mode-ProjectID", "1"}});
+}
+
+int stored(const std::string& db_url, const std::string& where = "true")
+{
+    pqxx::connection c(db_url);
+    pqxx::read_transaction tx(c);
+    return tx.exec("SELECT count(*) FROM events WHERE " + where)[0][0].as<int>();
+}
+
+void expect_problem(const test::http_result& r, unsigned status, const std::string& code)
+{
+    BOOST_TEST(r.status == status, r);
+    BOOST_TEST(r.header("Content-Type") == "application/problem+json", r);
+    if (r.header("Content-Type") == "application/problem+json")
+        BOOST_TEST(r.json().at("code").as_string() == code, r);
+}
+
+// A Redis subscriber in a child process: every message on `pattern` ends up in its output.
+test::process subscribe(const std::string& pattern)
+{
+    test::process::options o;
+    o.argv = {"redis-cli", "-u", test::redis_url(), "--csv", "PSUBSCRIBE", pattern};
+    test::process p(std::move(o));
+    BOOST_REQUIRE(p.wait_for_output("psubscribe", std::chrono::seconds(10)));
+    return p;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_mode_test_vector_is_accepted_and_stored)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url(), {{"MB_WEBHOOK_URL", "https://example.com/evt"}, {"MB_WEBHOOK_KEY", "testkey123"},
+                                                {"MB_WEBHOOK_PATH", "/v1/mode/events"}});
+    const std::string body =
+        R"({"homeId":173,"timestamp":"2016-01-04T23:26:09.521Z","eventType":"abc","eventData":{},"originDeviceId":260})";
+    auto r = test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
+                             {{"X-Mode-Signature", "de0f8e46c21a72fa5619b8ab30ff8754d3d20f668d9d541a1023fb82abafec97"}});
+    BOOST_TEST(r.status == 204U, r);
+    BOOST_TEST(stored(db.url(), "home_id = 173 AND event_type = 'abc'") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(signatures_bodies_and_limits)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url(), {{"MB_WEBHOOK_KEY", "new-key," + hook_key}, {"MB_BODY_LIMIT", "4096"}});
+    auto body = event_body(5, "door.opened");
+
+    expect_problem(test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body), 401, "INVALID_SIGNATURE");
+    expect_problem(post_event(ingest, body, "wrong-key"), 401, "INVALID_SIGNATURE");
+    // Signed over another URL (a rebuilt one): refused.
+    expect_problem(post_event(ingest, body, hook_key, "http://127.0.0.1/v1/mode/events"), 401, "INVALID_SIGNATURE");
+    // The signature is checked before the body is looked at: a bad body with a bad signature is a 401.
+    expect_problem(post_event(ingest, "not json", "wrong-key"), 401, "INVALID_SIGNATURE");
+    BOOST_TEST(stored(db.url()) == 0);
+
+    // Both keys of a rotation work.
+    BOOST_TEST(post_event(ingest, body, hook_key).status == 204U);
+    BOOST_TEST(post_event(ingest, event_body(5, "door.closed"), "new-key").status == 204U);
+
+    for (std::string bad : {std::string("not json"), std::string("[1]"), std::string(R"({"homeId":5})"),
+                            std::string(R"({"eventType":"x"})"), std::string(R"({"homeId":"5","eventType":"x"})"),
+                            std::string(R"({"homeId":5,"eventType":""})"),
+                            std::string(R"({"homeId":5,"eventType":"x","eventData":[]})")}) {
+        BOOST_TEST_CONTEXT(bad)
+        {
+            expect_problem(post_event(ingest, bad), 400, "INVALID_EVENT");
+        }
+    }
+    std::string big = event_body(5, std::string(5000, 'x'));
+    auto too_big = post_event(ingest, big);
+    BOOST_TEST(too_big.status == 413U, too_big);
+    BOOST_TEST(stored(db.url()) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_redelivery_is_acknowledged_and_stored_once)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url());
+    auto body = event_body(9, "motion");
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST(post_event(ingest, body).status == 204U);
+    // Concurrent redeliveries of one body, mixed with distinct events.
+    std::vector<std::thread> threads;
+    std::atomic<int> acknowledged{0};
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                if (post_event(ingest, i % 5 == 0 ? body : event_body(9, "motion", t * 100 + i)).status == 204U)
+                    ++acknowledged;
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    BOOST_TEST(acknowledged.load() == 200);
+    BOOST_TEST(stored(db.url()) == 1 + 8 * 20);
+    // seq values are distinct and ordered by commit.
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    BOOST_TEST(tx.exec1("SELECT count(DISTINCT seq) FROM events")[0].as<int>() == 1 + 8 * 20);
+}
+
+BOOST_AUTO_TEST_CASE(slow_senders_are_cut_off)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url(), {{"MB_HEADER_TIMEOUT", "500ms"}, {"MB_BODY_TIMEOUT", "500ms"}});
+    // Half a request, then silence: the connection is closed, not held.
+    auto half_header = test::raw_call(ingest.port, "POST /v1/mode/events HTTP/1.1\r\nHost: x\r\nContent-Le",
+                                      std::chrono::seconds(5));
+    BOOST_TEST(half_header.find("HTTP/1.1 2") == std::string::npos);
+    auto half_body = test::raw_call(
+        ingest.port, "POST /v1/mode/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"homeId\":", std::chrono::seconds(5));
+    BOOST_TEST(half_body.find("HTTP/1.1 2") == std::string::npos);
+    BOOST_TEST(ingest.proc->running());
+    BOOST_TEST(post_event(ingest, event_body(1, "after")).status == 204U);
+}
+
+BOOST_AUTO_TEST_CASE(stored_events_are_published_per_home_with_their_seq)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url());
+    auto home = 700000 + (std::rand() % 100000);
+    auto sub = subscribe("mb:home:" + std::to_string(home));
+    for (int i = 0; i < 5; ++i)
+        BOOST_TEST(post_event(ingest, event_body(home, "temp", i)).status == 204U);
+    BOOST_TEST_REQUIRE(sub.wait_for_output("\\\"n\\\":4", std::chrono::seconds(10)), sub.output());
+    auto out = sub.output();
+    std::size_t last = 0;
+    for (int i = 0; i < 5; ++i) {
+        auto at = out.find("\\\"n\\\":" + std::to_string(i));
+        BOOST_TEST(at != std::string::npos);
+        BOOST_TEST(at >= last, "published out of order");
+        last = at;
+    }
+    BOOST_TEST(out.find("\\\"seq\\\":") != std::string::npos);
+    BOOST_TEST(out.find("\\\"type\\\":\\\"event\\\"") != std::string::npos);
+    // Marked published in the store.
+    for (int i = 0; i < 50 && stored(db.url(), "NOT published") > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    BOOST_TEST(stored(db.url(), "NOT published") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_ingest_loses_nothing_it_acknowledged)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url());
+    std::atomic<bool> stop{false};
+    std::mutex m;
+    std::set<int> acknowledged;
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 4; ++t)
+        senders.emplace_back([&, t] {
+            for (int i = 0; !stop; ++i) {
+                int n = t * 1'000'000 + i;
+                try {
+                    if (post_event(ingest, event_body(3, "tick", n)).status == 204U) {
+                        std::lock_guard lock(m);
+                        acknowledged.insert(n);
+                    }
+                } catch (const std::exception&) {
+                    return; // the process is gone
+                }
+            }
+        });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    ingest.proc->kill(); // no chance to flush anything
+    stop = true;
+    for (auto& s : senders)
+        s.join();
+    BOOST_TEST_REQUIRE(!acknowledged.empty());
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    std::set<int> in_store;
+    for (const auto& r : tx.exec("SELECT (payload::json->'eventData'->>'n')::int FROM events"))
+        in_store.insert(r[0].as<int>());
+    for (int n : acknowledged)
+        BOOST_TEST(in_store.count(n) == 1U, "acknowledged event " << n << " is missing");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
