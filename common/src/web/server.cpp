@@ -32,6 +32,7 @@ server::impl::impl(net::io_context& io, tcp::endpoint ep, server_options o, hand
     , metrics(m ? std::move(m) : std::make_shared<metrics::registry>())
 {
     open_connections = &metrics->gauge_for("mb_http_connections", "Open HTTP connections");
+    open_websockets = &metrics->gauge_for("mb_ws_connections", "Open WebSocket connections");
 }
 
 void server::impl::add_session(std::uint64_t id, std::shared_ptr<session_state> s)
@@ -217,11 +218,12 @@ net::awaitable<void> server::shutdown(std::chrono::milliseconds grace)
     auto close_sessions = [&](bool only_idle) {
         for (auto& s : snapshot())
             net::post(s->strand, [s, only_idle] {
-                if ((!only_idle || s->idle) && s->close)
+                if ((!only_idle || s->idle || s->websocket) && s->close)
                     s->close();
             });
     };
-    // Idle connections go now; busy ones finish their request (answered with Connection: close).
+    // Idle connections go now, and WebSockets get their 1001 close now (they have no request to finish);
+    // busy ones finish their request (answered with Connection: close).
     close_sessions(true);
     net::steady_timer timer(co_await net::this_coro::executor);
     auto deadline = std::chrono::steady_clock::now() + grace;

@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -16,6 +17,11 @@
 #include <mutex>
 #include <unordered_map>
 
+namespace boost::asio::ssl {
+template <typename Stream>
+class stream;
+} // namespace boost::asio::ssl
+
 namespace common::web {
 
 /** One open connection, as the server sees it. Fields are touched only on the session's strand. */
@@ -23,7 +29,27 @@ struct session_state
 {
     net::any_io_executor strand;
     bool idle = false;           // waiting for the first byte of the next request
-    std::function<void()> close; // closes the socket; set while the session runs
+    bool websocket = false;      // upgraded: shutdown closes it at once (1001), not after the grace period
+    /** Closes the socket; set while the session runs. A WebSocket's first call starts the 1001 closing
+        handshake instead, later calls close the socket. */
+    std::function<void()> close;
+};
+
+namespace detail {
+/** Clears the session's close hook when the coroutine frame that owns the stream goes away. */
+struct close_hook_guard
+{
+    session_state& st;
+    ~close_hook_guard() { st.close = nullptr; }
+};
+} // namespace detail
+
+/** An accepted upgrade, handed from the HTTP session to the WebSocket session with the stream. */
+struct upgrade_request
+{
+    request req;
+    request_context ctx;  // ctx.websocket is the endpoint
+    response res;         // the handler's 101: its headers go onto the handshake response
 };
 
 struct server::impl : std::enable_shared_from_this<server::impl>
@@ -48,6 +74,7 @@ struct server::impl : std::enable_shared_from_this<server::impl>
     handler h;
     std::shared_ptr<metrics::registry> metrics;
     metrics::gauge* open_connections = nullptr;
+    metrics::gauge* open_websockets = nullptr;
     std::atomic<bool> stopping{false};
 
     mutable std::mutex mutex;
@@ -60,6 +87,13 @@ net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::s
                                        boost::asio::ip::tcp::socket socket);
 net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
                                      boost::asio::ip::tcp::socket socket);
+
+// The WebSocket side of an upgraded connection (ws_plain.cpp, ws_tls.cpp): the handshake, the endpoint,
+// the close. The HTTP session hands over its stream; nothing of it is used afterwards.
+net::awaitable<void> run_plain_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
+                                         beast::tcp_stream stream, upgrade_request up);
+net::awaitable<void> run_tls_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
+                                       boost::asio::ssl::stream<beast::tcp_stream> stream, upgrade_request up);
 
 /** A request id: the client's `X-Request-Id` when it is sane, otherwise a fresh random one. */
 std::string request_id_for(const request& req);

@@ -18,14 +18,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-namespace common::web::detail {
+#include <optional>
 
-/** Clears the session's close hook when the coroutine frame that owns the stream goes away. */
-struct close_hook_guard
-{
-    session_state& st;
-    ~close_hook_guard() { st.close = nullptr; }
-};
+namespace common::web::detail {
 
 /** A parse error of the request itself (as opposed to the peer going away or a timeout). */
 inline bool is_malformed(const boost::system::error_code& ec)
@@ -71,9 +66,14 @@ net::awaitable<bool> wait_for_request(server::impl& srv, session_state& st, Stre
     co_return !ec;
 }
 
+/**
+ * Serves HTTP requests on `stream` until the connection should close (returns nullopt), or until a
+ * handler accepts a WebSocket upgrade: then it returns the upgrade, and the caller hands the stream
+ * over to the WebSocket session.
+ */
 template <class Stream>
-net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& stream,
-                                boost::asio::ip::tcp::endpoint remote)
+net::awaitable<std::optional<upgrade_request>> serve_http(server::impl& srv, session_state& st, Stream& stream,
+                                                          boost::asio::ip::tcp::endpoint remote)
 {
     beast::flat_buffer buffer;
     auto& lowest = beast::get_lowest_layer(stream);
@@ -81,7 +81,7 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
         if (buffer.size() == 0) {
             bool more = co_await wait_for_request(srv, st, stream, buffer);
             if (!more)
-                co_return;
+                co_return std::nullopt;
         }
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(srv.opts.header_limit));
@@ -110,7 +110,7 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
                 co_await write_protocol_error(
                     srv, stream, problem(http::status::bad_request, "MALFORMED_REQUEST", "the request is not valid HTTP/1.1"),
                     11, ctx);
-            co_return;
+            co_return std::nullopt;
         }
         auto& header = parser.get();
         ctx.request_id = request_id_for(header);
@@ -123,14 +123,14 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
                 problem(http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
                         "the request body exceeds " + std::to_string(srv.opts.body_limit) + " bytes"),
                 version, ctx);
-            co_return;
+            co_return std::nullopt;
         }
         if (beast::iequals(header[http::field::expect], "100-continue")) {
             http::response<http::empty_body> cont{http::status::continue_, version};
             lowest.expires_after(srv.opts.write_timeout);
             auto [cec, cn] = co_await http::async_write(stream, cont, net::as_tuple(net::use_awaitable));
             if (cec)
-                co_return;
+                co_return std::nullopt;
         }
         if (!parser.is_done()) {
             lowest.expires_after(srv.opts.body_timeout);
@@ -147,13 +147,15 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
                         srv, stream,
                         problem(http::status::bad_request, "MALFORMED_REQUEST", "the request body is malformed"),
                         version, ctx);
-                co_return;
+                co_return std::nullopt;
             }
         }
         lowest.expires_never();
 
         request req = parser.release();
         response res = co_await srv.invoke(req, ctx);
+        if (ctx.websocket && res.result() == http::status::switching_protocols)
+            co_return upgrade_request{std::move(req), std::move(ctx), std::move(res)};
         bool keep_alive = res.keep_alive() && req.keep_alive() && !srv.stopping;
         res.keep_alive(keep_alive);
         res.set("X-Request-Id", ctx.request_id);
@@ -170,7 +172,7 @@ net::awaitable<void> serve_http(server::impl& srv, session_state& st, Stream& st
         auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
         srv.record(req, ctx, status);
         if (wec || !keep_alive)
-            co_return;
+            co_return std::nullopt;
     }
 }
 

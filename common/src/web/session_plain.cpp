@@ -15,7 +15,12 @@ net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::s
         stream.socket().close(ignored);
     };
     detail::close_hook_guard guard{*st};
-    co_await detail::serve_http(*srv, *st, stream, remote);
+    auto upgrade = co_await detail::serve_http(*srv, *st, stream, remote);
+    if (upgrade) {
+        // The WebSocket session takes the stream (and replaces the close hook before it can be called).
+        co_await run_plain_websocket(srv, st, std::move(stream), std::move(*upgrade));
+        co_return;
+    }
     // Half-close so the peer reads the last answer before seeing the end of the stream.
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
 }

@@ -26,7 +26,12 @@ net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::sha
                                                  net::as_tuple(net::use_awaitable));
     if (hec)
         co_return;
-    co_await detail::serve_http(*srv, *st, stream, remote);
+    auto upgrade = co_await detail::serve_http(*srv, *st, stream, remote);
+    if (upgrade) {
+        // The WebSocket session takes the stream (and replaces the close hook before it can be called).
+        co_await run_tls_websocket(srv, st, std::move(stream), std::move(*upgrade));
+        co_return;
+    }
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     co_await stream.async_shutdown(net::as_tuple(net::use_awaitable));
 }

@@ -68,6 +68,7 @@ app::app(net::io_context& ioc, settings s)
     add_home_routes(router_, state_);
     add_device_routes(router_, state_);
     add_sim_routes(router_, state_, faults_);
+    add_websocket_routes(router_, state_);
     common::web::add_health_routes(router_, metrics_, {});
     state_.set_event_listener([this](const event_record& e) { on_event(e); });
 }
@@ -95,8 +96,8 @@ net::awaitable<void> app::shutdown(std::chrono::milliseconds grace)
 void app::on_event(const event_record& e)
 {
     // Extension point: the Webhooks Smart Module (signed POST to settings_.webhook_url with
-    // settings_.webhook_key, retried with backoff) and the /userSession/websocket streams of the home's
-    // members deliver `to_json(e)` from here. Until then the event is only recorded (GET /_sim/events).
+    // settings_.webhook_key, retried with backoff) delivers `to_json(e)` from here. The /userSession/websocket
+    // streams have it already: state::record_event picks them under its lock (membership at emission time).
     common::log::debug("sim.event", {{"event_type", e.event_type},
                                      {"device_id", e.origin_device_id},
                                      {"home_id", e.home_id ? *e.home_id : 0}});
@@ -128,7 +129,11 @@ net::awaitable<response> app::dispatch(request& req, request_context& ctx)
     std::optional<sim_error> error;
     std::vector<std::pair<std::string, std::string>> headers;
     try {
-        co_return co_await router_.dispatch(req, ctx);
+        response res = co_await router_.dispatch(req, ctx);
+        // The router accepted a websocket upgrade: the key decides, before the handshake, whether there is one.
+        if (ctx.websocket)
+            check_websocket_upgrade(state_, req, ctx);
+        co_return res;
     } catch (const sim_error& e) {
         error = e;
     } catch (const common::web::problem& p) {
@@ -139,6 +144,7 @@ net::awaitable<response> app::dispatch(request& req, request_context& ctx)
         common::log::error("sim.handler", {{"request_id", ctx.request_id}, {"error", e.what()}});
         error = sim_error(http::status::internal_server_error, reason::internal_error);
     }
+    ctx.websocket.reset(); // an error answer is never a handshake
     response res = mode_error(req.version(), req.keep_alive(), *error);
     for (auto& [name, value] : headers)
         res.set(name, value);

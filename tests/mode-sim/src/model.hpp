@@ -162,6 +162,8 @@ struct stats
     std::size_t devices = 0;
     std::size_t commands = 0;
     std::size_t events = 0;
+    std::size_t command_channels = 0; // open device command websockets
+    std::size_t event_streams = 0;    // open app event websockets
 };
 
 } // namespace modesim

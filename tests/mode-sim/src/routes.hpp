@@ -43,5 +43,10 @@ void add_home_routes(router& r, state& st);
 void add_device_routes(router& r, state& st);
 /** The /_sim/ control surface (no auth). */
 void add_sim_routes(router& r, state& st, fault_table& faults);
+/** The device command channel and the app event stream (routes_ws.cpp). */
+void add_websocket_routes(router& r, state& st);
+/** Before a websocket handshake the router accepted: the caller must be allowed on that socket; throws
+    sim_error (401/403) otherwise, which refuses the handshake with MODE's error answer. */
+void check_websocket_upgrade(const state& st, const request& req, const request_context& ctx);
 
 } // namespace modesim

@@ -4,13 +4,14 @@
 //   POST /_sim/devices {deviceClass, name?, tag?}   → 201 {id, apiKey, claimCode}
 //   GET  /_sim/devices                              → 200 [Device + apiKey]
 //   GET  /_sim/devices/{id}/commands                → 200 [{action, parameters}], oldest first
-//   PUT  /_sim/devices/{id}/connection {connected}  → 204: mark the device (dis)connected, so commands are
-//                                                     accepted (a test hook until the command websocket)
+//   PUT  /_sim/devices/{id}/connection {connected}  → 204: mark the device (dis)connected without a command
+//                                                     websocket, so commands are accepted (and only recorded)
 //   POST /_sim/faults {path?, method?, status?, reason?, delayMs?, count?} → 204 (faults.hpp)
 //   GET  /_sim/faults → 200 [fault] · DELETE /_sim/faults → 204
 //   GET  /_sim/users[?externalKey=k]                → 200 [User]
 //   GET  /_sim/events                               → 200 [event as delivered], oldest first
-//   GET  /_sim/stats                                → 200 {users, userKeys, homes, devices, commands, events, faults}
+//   GET  /_sim/stats                                → 200 {users, userKeys, homes, devices, commands, events,
+//                                                            commandChannels, eventStreams, faults}
 //   POST /_sim/reset                                → 204: forget everything but the project keys; clear faults
 
 #include "body.hpp"

@@ -137,15 +137,36 @@ user state::get_user(const principal& p, object_id id) const
     return user_locked(id);
 }
 
+template <class Pred>
+std::vector<std::weak_ptr<frame_sink>> state::drop_streams_locked(Pred gone)
+{
+    std::vector<std::weak_ptr<frame_sink>> out;
+    for (auto it = event_streams_.begin(); it != event_streams_.end();) {
+        if (gone(it->second)) {
+            out.push_back(it->second.sink);
+            it = event_streams_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
 void state::delete_user(const principal& p, object_id id)
 {
     require_self_or_project(p, id);
-    std::lock_guard lock(mutex_);
-    user_locked(id);
-    users_.erase(id);
-    std::erase_if(keys_, [id](const auto& kv) { return kv.second.kind == key_kind::user && kv.second.user_id == id; });
-    for (auto& [hid, h] : homes_)
-        std::erase_if(h.members, [id](const membership& m) { return m.user_id == id; });
+    std::vector<std::weak_ptr<frame_sink>> ended;
+    {
+        std::lock_guard lock(mutex_);
+        user_locked(id);
+        users_.erase(id);
+        std::erase_if(keys_, [id](const auto& kv) { return kv.second.kind == key_kind::user && kv.second.user_id == id; });
+        for (auto& [hid, h] : homes_)
+            std::erase_if(h.members, [id](const membership& m) { return m.user_id == id; });
+        ended = drop_streams_locked([id](const event_stream& e) { return e.user_id == id; });
+    }
+    // Outside the lock, like every push to a socket: its keys are gone, so are its event streams.
+    end_all(ended, close_code::policy_violation, "user deleted");
 }
 
 issued_key state::issue_user_key(const principal& p, std::int64_t project_id, object_id user_id, std::string app_id)
@@ -168,8 +189,13 @@ issued_key state::issue_user_key(const principal& p, std::int64_t project_id, ob
 void state::revoke_key(const principal& p)
 {
     require_user(p);
-    std::lock_guard lock(mutex_);
-    keys_.erase(p.token);
+    std::vector<std::weak_ptr<frame_sink>> ended;
+    {
+        std::lock_guard lock(mutex_);
+        keys_.erase(p.token);
+        ended = drop_streams_locked([&p](const event_stream& e) { return e.token == p.token; });
+    }
+    end_all(ended, close_code::policy_violation, "key revoked");
 }
 
 std::vector<user> state::users() const
@@ -206,6 +232,8 @@ stats state::counts() const
     s.homes = homes_.size();
     s.devices = devices_.size();
     s.events = events_.size();
+    s.command_channels = command_channels_.size();
+    s.event_streams = event_streams_.size();
     for (const auto& [token, k] : keys_)
         s.user_keys += k.kind == key_kind::user ? 1U : 0U;
     for (const auto& [id, cmds] : commands_)
@@ -215,14 +243,23 @@ stats state::counts() const
 
 void state::reset()
 {
-    std::lock_guard lock(mutex_);
-    users_.clear();
-    homes_.clear();
-    devices_.clear();
-    keys_.clear();
-    commands_.clear();
-    events_.clear();
-    add_project_keys_locked();
+    std::vector<std::weak_ptr<frame_sink>> ended;
+    {
+        std::lock_guard lock(mutex_);
+        users_.clear();
+        homes_.clear();
+        devices_.clear();
+        keys_.clear();
+        commands_.clear();
+        events_.clear();
+        add_project_keys_locked();
+        ended = drop_streams_locked([](const event_stream&) { return true; });
+        for (const auto& [id, c] : command_channels_)
+            ended.push_back(c.sink);
+        command_channels_.clear();
+    }
+    // Every key is gone: no socket opened with one may stay.
+    end_all(ended, close_code::policy_violation, "reset");
 }
 
 void state::set_event_listener(event_listener l)

@@ -1,13 +1,16 @@
 #pragma once
 
 #include "model.hpp"
+#include "sink.hpp"
 
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,8 +38,12 @@ struct state_options
  * without sockets. Ids come from one counter shared by users, homes and devices (never reused, so an id of
  * the wrong kind is never accidentally valid).
  *
+ * Open websockets register here (`open_command_channel`, `open_event_stream`) as weak `frame_sink`s: commands
+ * and events are pushed to the sockets registered when they happen. Recipients are chosen under the mutex,
+ * frames pushed after it is released.
+ *
  * Thread-safety: every member function may be called from any thread; one mutex guards everything. The
- * event listener is called outside the lock, on the caller's thread.
+ * event listener and the sinks are called outside the lock, on the caller's thread.
  */
 class state
 {
@@ -93,10 +100,22 @@ public:
     void remove_device(const principal& p, object_id id);
     /** POST /deviceRegistration: enter claim mode for `duration` (or leave it); the new expiration. */
     std::optional<time_point> register_device(const principal& p, bool claimable, std::chrono::seconds duration);
-    /** Records the command for the device; 409 DEVICE_OFFLINE while it has no command connection. */
+    /** Records the command for the device and sends it to the device's command channels as one text frame
+        `{"action", "parameters"}`; 409 DEVICE_OFFLINE while the device is not connected. */
     void send_command(const principal& p, object_id device_id, std::string action, boost::json::object parameters);
+    /** Records the event, sends it ("event as delivered") to the event streams of the users who are members of
+        the device's home now, then calls the event listener. */
     event_record record_event(const principal& p, object_id device_id, std::string event_type,
                               boost::json::object event_data, std::string origin_ip);
+
+    // Websockets. Each open socket is registered once and unregistered (by the id returned) when it ends.
+    /** GET /devices/{d}/command: only the device's own key. The device is connected while it has at least one
+        channel (lastConnectTime set when the first opens, lastDisconnectTime when the last closes). */
+    std::uint64_t open_command_channel(const principal& p, object_id device_id, std::weak_ptr<frame_sink> sink);
+    void close_command_channel(std::uint64_t id);
+    /** GET /userSession/websocket: a user key. The stream is ended (1008) when that key stops working. */
+    std::uint64_t open_event_stream(const principal& p, std::weak_ptr<frame_sink> sink);
+    void close_event_stream(std::uint64_t id);
 
     // Control surface (/_sim/): no caller, no rules.
     std::vector<command> commands_of(object_id device_id) const;
@@ -122,6 +141,21 @@ private:
     void check_device_locked(const principal& p, const device& d, bool self_ok) const;
     member_view member_view_locked(const membership& m) const;
     void add_project_keys_locked();
+    /** Unregisters the event streams opened with a key that matches `gone`; returns their sinks. */
+    template <class Pred>
+    std::vector<std::weak_ptr<frame_sink>> drop_streams_locked(Pred gone);
+
+    struct command_channel
+    {
+        object_id device_id = 0;
+        std::weak_ptr<frame_sink> sink;
+    };
+    struct event_stream
+    {
+        object_id user_id = 0;
+        std::string token; // the key it was opened with: revoking the key ends the stream
+        std::weak_ptr<frame_sink> sink;
+    };
 
     mutable std::mutex mutex_;
     state_options opts_;
@@ -133,6 +167,9 @@ private:
     std::map<object_id, std::deque<command>> commands_;
     std::deque<event_record> events_;
     event_listener listener_;
+    std::uint64_t last_socket_id_ = 0;
+    std::map<std::uint64_t, command_channel> command_channels_;
+    std::map<std::uint64_t, event_stream> event_streams_;
 };
 
 } // namespace modesim

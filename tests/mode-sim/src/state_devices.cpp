@@ -4,8 +4,12 @@
 #include "common/crypto/crypto.hpp"
 #include "errors.hpp"
 #include "state.hpp"
+#include "views.hpp"
+
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <set>
 
 namespace modesim {
 
@@ -162,16 +166,26 @@ std::optional<time_point> state::register_device(const principal& p, bool claima
 void state::send_command(const principal& p, object_id device_id, std::string action, boost::json::object parameters)
 {
     require_user_or_project(p);
-    std::lock_guard lock(mutex_);
-    const device& d = device_locked(device_id);
-    check_device_locked(p, d, false);
-    if (!d.connected)
-        throw conflict(reason::device_offline);
-    auto& log = commands_[device_id];
-    log.push_back({std::move(action), std::move(parameters), now()});
-    while (log.size() > opts_.max_commands_per_device)
-        log.pop_front();
-    // Extension point: the device command websocket (later) sends the command to the connection here.
+    command sent;
+    std::vector<std::weak_ptr<frame_sink>> channels;
+    {
+        std::lock_guard lock(mutex_);
+        const device& d = device_locked(device_id);
+        check_device_locked(p, d, false);
+        if (!d.connected)
+            throw conflict(reason::device_offline);
+        auto& log = commands_[device_id];
+        log.push_back({std::move(action), std::move(parameters), now()});
+        while (log.size() > opts_.max_commands_per_device)
+            log.pop_front();
+        sent = log.back();
+        for (const auto& [id, c] : command_channels_)
+            if (c.device_id == device_id)
+                channels.push_back(c.sink);
+    }
+    // To every command channel of the device, outside the lock. A device marked connected by the /_sim/ hook
+    // but without a channel gets nothing: the command is only recorded.
+    push_all(channels, std::make_shared<const std::string>(boost::json::serialize(to_json(sent))));
 }
 
 event_record state::record_event(const principal& p, object_id device_id, std::string event_type,
@@ -180,6 +194,7 @@ event_record state::record_event(const principal& p, object_id device_id, std::s
     require_device_self(p, device_id);
     event_listener listener;
     event_record e;
+    std::vector<std::weak_ptr<frame_sink>> streams;
     {
         std::lock_guard lock(mutex_);
         const device& d = device_locked(device_id);
@@ -194,8 +209,19 @@ event_record state::record_event(const principal& p, object_id device_id, std::s
         while (events_.size() > opts_.max_events)
             events_.pop_front();
         listener = listener_;
+        // The app event streams of the home's members at emission time (a device in no home reaches nobody).
+        if (auto h = e.home_id ? homes_.find(*e.home_id) : homes_.end(); h != homes_.end()) {
+            std::set<object_id> members;
+            for (const auto& m : h->second.members)
+                members.insert(m.user_id);
+            for (const auto& [id, s] : event_streams_)
+                if (members.count(s.user_id) != 0)
+                    streams.push_back(s.sink);
+        }
     }
-    // Delivery (webhook, app websockets) happens outside the lock: it may be slow or re-enter the state.
+    // Delivery (app websockets, webhook) happens outside the lock: it may be slow or re-enter the state.
+    if (!streams.empty())
+        push_all(streams, std::make_shared<const std::string>(boost::json::serialize(to_json(e))));
     if (listener)
         listener(e);
     return e;

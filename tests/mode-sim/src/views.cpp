@@ -120,6 +120,8 @@ json::object to_json(const stats& s)
         {"devices", s.devices},
         {"commands", s.commands},
         {"events", s.events},
+        {"commandChannels", s.command_channels},
+        {"eventStreams", s.event_streams},
     };
 }
 

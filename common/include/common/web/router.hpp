@@ -17,6 +17,12 @@ namespace common::web {
  * "/v1/me/sessions" and "/v1/me/{x}" can coexist. A path with no route is a 404 `NOT_FOUND`; a known
  * path with another method is a 405 `METHOD_NOT_ALLOWED` with `Allow`.
  *
+ * WebSocket routes (`add_websocket`) share the same patterns and parameters. On such a route a GET with
+ * `Upgrade: websocket` is accepted: dispatch sets `ctx.websocket` and answers 101, and the server does the
+ * handshake and runs the ws_handler (common/web/websocket.hpp). A plain GET there is 426
+ * `UPGRADE_REQUIRED` (unless the route also has an HTTP GET handler, which then serves it). An upgrade
+ * request on a route without a WebSocket handler is served as an ordinary request.
+ *
  * Thread-safety: build it (add) before the server starts; afterwards `dispatch` may run on any
  * number of threads at once.
  */
@@ -30,6 +36,9 @@ public:
 
     void add(http::verb method, std::string_view pattern, handler h);
 
+    /** A WebSocket endpoint at `pattern` (see above); throws std::invalid_argument like add. */
+    void add_websocket(std::string_view pattern, ws_handler h);
+
     /** Finds the route for `req`, fills `ctx.params` and `ctx.route`, and runs it. */
     net::awaitable<response> dispatch(request& req, request_context& ctx) const;
 
@@ -41,6 +50,9 @@ public:
 
 private:
     struct node;
+    /** The node serving (method, path): fills ctx.params and ctx.route; throws 404/405. */
+    const node& resolve(http::verb method, std::string_view path, request_context& ctx) const;
+
     std::unique_ptr<node> root_;
 };
 

@@ -28,6 +28,10 @@ struct server_options
     std::chrono::milliseconds body_timeout{30'000};   // reading the body
     std::chrono::milliseconds write_timeout{30'000};
     std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: between requests
+    /** WebSocket: pinged after half of this without traffic, dropped after all of it (websocket.hpp). */
+    std::chrono::milliseconds ws_idle_timeout{60'000};
+    /** WebSocket: the largest message accepted from the peer; a larger one closes with 1009. */
+    std::size_t ws_message_limit = 64 * 1024;
     /** Serve TLS with this context; null serves plain HTTP. */
     std::shared_ptr<ssl::context> tls;
 };
@@ -38,8 +42,15 @@ struct server_options
  * connection alive when the client wants it. Every response carries `X-Request-Id`; every request is
  * logged once and counted in the metrics.
  *
- * Shutdown (`shutdown`): stop accepting, close idle connections, let requests in flight finish (their
- * answers carry `Connection: close`), and close whatever is left when the grace period ends.
+ * WebSocket routes (router::add_websocket): when the handler answers an upgrade with 101 and
+ * `ctx.websocket` set (router::dispatch does), the server does the handshake and runs the WebSocket
+ * handler on the same strand (common/web/websocket.hpp). A handler wrapping the router may refuse the
+ * upgrade before the handshake (authentication, readiness) by throwing or answering anything but 101:
+ * that answer is written as an ordinary response. Open WebSockets are counted in `mb_ws_connections`.
+ *
+ * Shutdown (`shutdown`): stop accepting, close idle connections, close WebSockets with 1001 (going
+ * away) at once, let requests in flight finish (their answers carry `Connection: close`), and close
+ * whatever is left when the grace period ends.
  *
  * Thread-safety: `start` and `shutdown` from any one thread; the rest is internal. The server must
  * outlive the io_context's run.

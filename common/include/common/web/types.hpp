@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,16 @@ private:
     std::vector<std::pair<std::string, std::string>> items_;
 };
 
+struct request_context;
+class ws_connection; // common/web/websocket.hpp
+
+/**
+ * A WebSocket endpoint (router::add_websocket). It runs on the connection's strand once the handshake
+ * is done, and the connection lasts as long as it does; see common/web/websocket.hpp.
+ */
+using ws_handler =
+    std::function<net::awaitable<void>(const request& upgrade, request_context& ctx, ws_connection& ws)>;
+
 /**
  * What a handler knows about the request beyond the message itself.
  * Lives as long as the request is being handled; owned by the connection's session.
@@ -44,6 +55,11 @@ struct request_context
     path_params params;
     std::string route; // the matched pattern, e.g. "/v1/homes/{homeId}" (metrics label)
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    /**
+     * Set by the router when it accepts a WebSocket upgrade for a WebSocket route: the server then
+     * does the handshake and runs this handler, instead of writing the (101) response it got.
+     */
+    std::shared_ptr<const ws_handler> websocket;
 };
 
 /**

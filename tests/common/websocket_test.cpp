@@ -1,0 +1,515 @@
+#include "common/web/websocket.hpp"
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/web/json_body.hpp"
+#include "common/web/problem.hpp"
+#include "common/web/router.hpp"
+#include "common/web/server.hpp"
+#include "support/http_call.hpp"
+#include "support/ws_client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+using namespace common::aliases;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace web = common::web;
+using tcp = net::ip::tcp;
+
+namespace {
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+/** What the WebSocket handlers report to the test body (set on the server's thread). */
+struct observed
+{
+    std::mutex mutex;
+    bool ended = false;                    // the handler returned
+    std::optional<std::uint16_t> peer_code; // ws.close_code() when read() ended
+    bool saw_stopping = false;             // ws.stopping() when read() ended
+
+    void end(const web::ws_connection& ws)
+    {
+        std::lock_guard lock(mutex);
+        ended = true;
+        peer_code = ws.close_code();
+        saw_stopping = ws.stopping();
+    }
+    bool has_ended()
+    {
+        std::lock_guard lock(mutex);
+        return ended;
+    }
+};
+
+/**
+ * A server on 127.0.0.1 (ephemeral port) with WebSocket test routes, run by one background thread. The
+ * destructor stops the io_context, so no test can hang on it.
+ */
+struct ws_server
+{
+    web::router routes;
+    std::shared_ptr<common::metrics::registry> metrics = std::make_shared<common::metrics::registry>();
+    observed seen;
+    net::io_context ioc;
+    net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(ioc);
+    std::optional<web::server> srv;
+    std::thread thread;
+
+    ws_server()
+    {
+        common::log::init("web_tests", common::log::level::warn);
+        add_routes();
+    }
+    ~ws_server()
+    {
+        ioc.stop();
+        if (thread.joinable())
+            thread.join();
+    }
+    ws_server(const ws_server&) = delete;
+    ws_server& operator=(const ws_server&) = delete;
+
+    void start(web::server_options opts = {})
+    {
+        srv.emplace(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0), std::move(opts), routes.as_handler(),
+                    metrics);
+        srv->start();
+        thread = std::thread([this] { ioc.run(); });
+    }
+
+    unsigned short port() const { return srv->local_endpoint().port(); }
+
+    std::int64_t open_websockets() { return metrics->gauge_for("mb_ws_connections", "").value(); }
+
+    std::future<void> begin_shutdown(std::chrono::milliseconds grace)
+    {
+        auto done = std::make_shared<std::promise<void>>();
+        auto f = done->get_future();
+        net::co_spawn(ioc, srv->shutdown(grace), [done](std::exception_ptr e) {
+            if (e)
+                done->set_exception(e);
+            else
+                done->set_value();
+        });
+        return f;
+    }
+
+    void add_routes()
+    {
+        // Echoes every message until the connection ends.
+        routes.add_websocket("/echo",
+                             [this](const web::request&, web::request_context&, web::ws_connection& ws)
+                                 -> net::awaitable<void> {
+                                 for (;;) {
+                                     auto msg = co_await ws.read();
+                                     if (!msg)
+                                         break;
+                                     bool sent = co_await ws.write(std::move(*msg));
+                                     if (!sent)
+                                         break;
+                                 }
+                                 seen.end(ws);
+                             });
+        // Says what it was given, then waits for the end.
+        routes.add_websocket("/rooms/{room}/live",
+                             [](const web::request& up, web::request_context& ctx, web::ws_connection& ws)
+                                 -> net::awaitable<void> {
+                                 std::string target(up.target());
+                                 co_await ws.write("room=" + ctx.params.at("room") + " route=" + ctx.route +
+                                                   " target=" + target);
+                                 for (;;) {
+                                     auto msg = co_await ws.read();
+                                     if (!msg)
+                                         break;
+                                 }
+                             });
+        // Closes at once, as an endpoint refusing a bad token would.
+        routes.add_websocket("/refuse",
+                             [](const web::request&, web::request_context&, web::ws_connection& ws)
+                                 -> net::awaitable<void> { co_await ws.close(4001, "unauthenticated"); });
+        routes.add_websocket("/throws",
+                             [](const web::request&, web::request_context&, web::ws_connection&)
+                                 -> net::awaitable<void> {
+                                 throw std::runtime_error("handler bug");
+                                 co_return;
+                             });
+        // The pattern of websocket.hpp, with a writer that finishes first (its `||` cancels the pending read).
+        routes.add_websocket("/writer-first",
+                             [](const web::request&, web::request_context&, web::ws_connection& ws)
+                                 -> net::awaitable<void> {
+                                 auto read_loop = [&ws]() -> net::awaitable<void> {
+                                     for (;;) {
+                                         auto msg = co_await ws.read();
+                                         if (!msg)
+                                             co_return;
+                                     }
+                                 };
+                                 auto write_once = [&ws]() -> net::awaitable<void> {
+                                     co_await ws.write("bye");
+                                 };
+                                 co_await (read_loop() || write_once());
+                             });
+        routes.add(http::verb::get, "/hello",
+                   [](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+                       co_return web::json_response(req, http::status::ok, json::object{{"hello", "world"}});
+                   });
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(websocket)
+
+BOOST_AUTO_TEST_CASE(echo_round_trip)
+{
+    ws_server s;
+    s.start();
+    {
+        test::ws_client c(s.port(), "/echo", {{"X-Request-Id", "ws-test-1"}});
+        BOOST_TEST(std::string(c.handshake_headers()["X-Request-Id"]) == "ws-test-1");
+        BOOST_TEST(wait_until([&] { return s.open_websockets() == 1; }));
+        c.send("hello");
+        BOOST_TEST(c.read().value_or("<none>") == "hello");
+        std::string big(60'000, 'x'); // under the default 64 KiB limit
+        c.send(big);
+        BOOST_TEST(c.read().value_or("<none>") == big);
+        c.close();
+        BOOST_TEST(c.closed_with().value_or(0) == 1000); // the server's answer to our close
+    }
+    BOOST_TEST(wait_until([&] { return s.seen.has_ended(); }));
+    BOOST_TEST(wait_until([&] { return s.open_websockets() == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(path_params_route_and_query)
+{
+    ws_server s;
+    s.start();
+    test::ws_client c(s.port(), "/rooms/42/live?after=7");
+    BOOST_TEST(c.read().value_or("<none>") == "room=42 route=/rooms/{room}/live target=/rooms/42/live?after=7");
+}
+
+BOOST_AUTO_TEST_CASE(plain_get_on_a_websocket_route_is_426)
+{
+    ws_server s;
+    s.start();
+    auto r = test::http_call(s.port(), http::verb::get, "/echo");
+    BOOST_TEST(r.status == 426U);
+    BOOST_TEST(r.header("Upgrade") == "websocket");
+    BOOST_TEST(r.header("Content-Type") == "application/problem+json");
+    BOOST_TEST(r.json().at("code").as_string() == "UPGRADE_REQUIRED");
+    // A route that does not exist stays a 404, and other methods a 405 naming GET.
+    BOOST_TEST(test::http_call(s.port(), http::verb::get, "/nowhere").status == 404U);
+    auto post = test::http_call(s.port(), http::verb::post, "/echo", "{}");
+    BOOST_TEST(post.status == 405U);
+    BOOST_TEST(post.header("Allow").find("GET") != std::string::npos);
+    try {
+        test::ws_client c(s.port(), "/nowhere");
+        BOOST_FAIL("the handshake succeeded on a missing route");
+    } catch (const test::ws_handshake_error& e) {
+        BOOST_TEST(e.status() == 404U);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(upgrade_on_an_http_route_is_a_normal_request)
+{
+    ws_server s;
+    s.start();
+    try {
+        test::ws_client c(s.port(), "/hello");
+        BOOST_FAIL("the handshake succeeded on an HTTP route");
+    } catch (const test::ws_handshake_error& e) {
+        BOOST_TEST(e.status() == 200U);
+        BOOST_TEST(e.body().find("world") != std::string::npos);
+    }
+    // The connection served it like any request: the server still answers.
+    BOOST_TEST(test::http_call(s.port(), http::verb::get, "/hello").status == 200U);
+}
+
+namespace {
+
+/** Runs router::dispatch on a fresh io_context; the answer's status, or the thrown problem's. */
+unsigned dispatch_status(const web::router& r, web::request& req, web::request_context& ctx)
+{
+    net::io_context ioc;
+    std::optional<unsigned> status;
+    net::co_spawn(ioc, r.dispatch(req, ctx), [&](std::exception_ptr e, web::response res) {
+        try {
+            if (e)
+                std::rethrow_exception(e);
+            status = res.result_int();
+        } catch (const web::problem& p) {
+            status = static_cast<unsigned>(p.status());
+        }
+    });
+    ioc.run_for(5s);
+    BOOST_REQUIRE(status.has_value());
+    return *status;
+}
+
+web::request upgrade_request(std::string target)
+{
+    web::request req{http::verb::get, target, 11};
+    req.set(http::field::host, "localhost");
+    req.set(http::field::connection, "Upgrade");
+    req.set(http::field::upgrade, "websocket");
+    req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    req.set(http::field::sec_websocket_version, "13");
+    return req;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(router_hands_upgrades_to_websocket_routes_only)
+{
+    web::router r;
+    auto ws_handler = [](const web::request&, web::request_context&, web::ws_connection&) -> net::awaitable<void> {
+        co_return;
+    };
+    r.add_websocket("/live/{id}", ws_handler);
+    BOOST_CHECK_THROW(r.add_websocket("/live/{id}", ws_handler), std::invalid_argument);
+    BOOST_CHECK_THROW(r.add_websocket("no-slash", ws_handler), std::invalid_argument);
+    // A route may serve both: a plain GET gets the HTTP handler, an upgrade the WebSocket.
+    r.add_websocket("/both", ws_handler);
+    r.add(http::verb::get, "/both", [](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+        co_return web::response{http::status::ok, req.version()};
+    });
+
+    web::request up = upgrade_request("/live/5?x=1");
+    web::request_context ctx;
+    BOOST_TEST(dispatch_status(r, up, ctx) == 101U);
+    BOOST_TEST(ctx.websocket != nullptr);
+    BOOST_TEST(ctx.route == "/live/{id}");
+    BOOST_TEST(ctx.params.at("id") == "5");
+
+    web::request plain{http::verb::get, "/live/5", 11};
+    web::request_context plain_ctx;
+    BOOST_TEST(dispatch_status(r, plain, plain_ctx) == 426U);
+    BOOST_TEST(plain_ctx.websocket == nullptr);
+    web::request head{http::verb::head, "/live/5", 11};
+    web::request_context head_ctx;
+    BOOST_TEST(dispatch_status(r, head, head_ctx) == 426U);
+
+    web::request both_plain{http::verb::get, "/both", 11};
+    web::request_context both_ctx;
+    BOOST_TEST(dispatch_status(r, both_plain, both_ctx) == 200U);
+    BOOST_TEST(both_ctx.websocket == nullptr);
+    web::request both_up = upgrade_request("/both");
+    web::request_context both_up_ctx;
+    BOOST_TEST(dispatch_status(r, both_up, both_up_ctx) == 101U);
+    BOOST_TEST(both_up_ctx.websocket != nullptr);
+
+    // match() (for tests and adapters) gives a handler that answers 426 on a WebSocket-only route.
+    web::request_context match_ctx;
+    const web::handler* h = r.match(http::verb::get, "/live/5", match_ctx);
+    BOOST_REQUIRE(h != nullptr);
+    net::io_context ioc;
+    bool refused = false;
+    net::co_spawn(ioc, (*h)(plain, match_ctx), [&](std::exception_ptr e, web::response) {
+        try {
+            if (e)
+                std::rethrow_exception(e);
+        } catch (const web::problem& p) {
+            refused = p.code() == "UPGRADE_REQUIRED";
+        }
+    });
+    ioc.run_for(5s);
+    BOOST_TEST(refused);
+}
+
+BOOST_AUTO_TEST_CASE(peer_close_is_seen_by_read_with_its_code)
+{
+    ws_server s;
+    s.start();
+    test::ws_client c(s.port(), "/echo");
+    c.send("ping");
+    BOOST_REQUIRE(c.read().has_value());
+    c.close(4321);
+    BOOST_REQUIRE(wait_until([&] { return s.seen.has_ended(); }));
+    std::lock_guard lock(s.seen.mutex);
+    BOOST_TEST(s.seen.peer_code.value_or(0) == 4321);
+    BOOST_TEST(!s.seen.saw_stopping);
+}
+
+BOOST_AUTO_TEST_CASE(server_close_code_reaches_the_client)
+{
+    ws_server s;
+    s.start();
+    test::ws_client c(s.port(), "/refuse");
+    BOOST_TEST(c.wait_closed());
+    BOOST_TEST(c.closed_with().value_or(0) == 4001);
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_handler_closes_with_1011)
+{
+    ws_server s;
+    s.start();
+    test::ws_client c(s.port(), "/throws");
+    BOOST_TEST(c.wait_closed());
+    BOOST_TEST(c.closed_with().value_or(0) == 1011);
+    BOOST_TEST(wait_until([&] { return s.open_websockets() == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_handler_that_ends_with_a_read_pending_still_closes)
+{
+    ws_server s;
+    s.start();
+    test::ws_client c(s.port(), "/writer-first");
+    BOOST_TEST(c.read().value_or("<none>") == "bye");
+    BOOST_TEST(c.wait_closed());
+    BOOST_TEST(wait_until([&] { return s.open_websockets() == 0; }));
+    // As websocket.hpp says: the cancelled read leaves nothing to close with, so the connection is dropped.
+    BOOST_TEST(!c.closed_with().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(message_over_the_limit_closes_with_1009)
+{
+    ws_server s;
+    web::server_options o;
+    o.ws_message_limit = 1024;
+    s.start(o);
+    test::ws_client c(s.port(), "/echo");
+    c.send(std::string(1000, 'a'));
+    BOOST_TEST(c.read().value_or("").size() == 1000U);
+    c.send(std::string(2000, 'b'));
+    BOOST_TEST(c.wait_closed());
+    BOOST_TEST(c.closed_with().value_or(0) == 1009);
+    BOOST_TEST(wait_until([&] { return s.seen.has_ended(); }));
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_does_not_answer_pings_is_dropped)
+{
+    ws_server s;
+    web::server_options o;
+    o.ws_idle_timeout = 300ms;
+    s.start(o);
+    // This client never reads until the end: the server's pings go unanswered.
+    test::ws_client silent(s.port(), "/echo");
+    BOOST_REQUIRE(wait_until([&] { return s.seen.has_ended(); }));
+    BOOST_TEST(silent.wait_closed());
+    BOOST_TEST(!silent.closed_with().has_value()); // dropped, not closed with a code
+    // This one reads for several idle periods, so it answers the pings and stays.
+    test::ws_client alive(s.port(), "/rooms/1/live");
+    BOOST_TEST(alive.read(1500ms).has_value()); // its greeting
+    BOOST_TEST(!alive.read(1500ms).has_value());
+    BOOST_TEST(alive.is_open());
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_closes_websockets_with_1001_and_completes)
+{
+    ws_server s;
+    s.start();
+    test::ws_client a(s.port(), "/echo");
+    test::ws_client b(s.port(), "/rooms/9/live");
+    BOOST_REQUIRE(b.read().has_value());
+    BOOST_REQUIRE(wait_until([&] { return s.open_websockets() == 2; }));
+    // A grace period far longer than the test: the WebSockets must not wait for it.
+    auto done = s.begin_shutdown(10min);
+    BOOST_TEST(a.wait_closed(10s));
+    BOOST_TEST(a.closed_with().value_or(0) == 1001);
+    BOOST_TEST(b.wait_closed(10s));
+    BOOST_TEST(b.closed_with().value_or(0) == 1001);
+    BOOST_REQUIRE(done.wait_for(20s) == std::future_status::ready);
+    done.get();
+    BOOST_TEST(s.srv->connections() == 0U);
+    BOOST_TEST(s.open_websockets() == 0);
+    std::lock_guard lock(s.seen.mutex);
+    BOOST_TEST(s.seen.ended);
+    BOOST_TEST(s.seen.saw_stopping);
+}
+
+namespace {
+
+/** A self-signed certificate for "localhost" and its key, as PEM files removed at the end of the scope. */
+struct cert_files
+{
+    std::filesystem::path cert;
+    std::filesystem::path key;
+
+    cert_files()
+    {
+        auto base = std::filesystem::temp_directory_path() / ("mb_ws_test_" + std::to_string(::getpid()));
+        cert = base.string() + "_cert.pem";
+        key = base.string() + "_key.pem";
+        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"),
+                                                                 &EVP_PKEY_free);
+        BOOST_REQUIRE(pkey);
+        std::unique_ptr<X509, decltype(&X509_free)> x509(X509_new(), &X509_free);
+        BOOST_REQUIRE(x509);
+        X509_set_version(x509.get(), 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(x509.get()), 2);
+        X509_gmtime_adj(X509_getm_notBefore(x509.get()), -60);
+        X509_gmtime_adj(X509_getm_notAfter(x509.get()), 3600);
+        X509_set_pubkey(x509.get(), pkey.get());
+        X509_NAME* name = X509_get_subject_name(x509.get());
+        const char* cn = "localhost";
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+        X509_set_issuer_name(x509.get(), name);
+        BOOST_REQUIRE(X509_sign(x509.get(), pkey.get(), EVP_sha256()) > 0);
+        std::unique_ptr<FILE, decltype(&std::fclose)> cf(std::fopen(cert.c_str(), "w"), &std::fclose);
+        BOOST_REQUIRE(cf);
+        BOOST_REQUIRE(PEM_write_X509(cf.get(), x509.get()) == 1);
+        std::unique_ptr<FILE, decltype(&std::fclose)> kf(std::fopen(key.c_str(), "w"), &std::fclose);
+        BOOST_REQUIRE(kf);
+        BOOST_REQUIRE(PEM_write_PrivateKey(kf.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
+    }
+    ~cert_files()
+    {
+        std::error_code ignored;
+        std::filesystem::remove(cert, ignored);
+        std::filesystem::remove(key, ignored);
+    }
+    cert_files(const cert_files&) = delete;
+    cert_files& operator=(const cert_files&) = delete;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(tls_round_trip)
+{
+    cert_files files;
+    ws_server s;
+    web::server_options o;
+    o.tls = web::load_server_tls(files.cert.string(), files.key.string());
+    s.start(o);
+    test::ws_client c(s.port(), "/echo", {}, true);
+    c.send("over tls");
+    BOOST_TEST(c.read().value_or("<none>") == "over tls");
+    c.close();
+    BOOST_TEST(c.closed_with().value_or(0) == 1000);
+    BOOST_TEST(wait_until([&] { return s.seen.has_ended(); }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
