@@ -1,5 +1,8 @@
 // MODE actions through the gateway, each with the caller's own MODE key, against the emulator.
 #include "support/mode_fixture.hpp"
+#include "support/ws_client.hpp"
+
+#include <boost/json/parse.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -113,15 +116,21 @@ BOOST_FIXTURE_TEST_CASE(devices_claim_command_update_remove, mode_fixture)
     // Offline: MODE's DEVICE_OFFLINE comes through as a 409.
     json::object cmd{{"action", "setTemperature"}, {"parameters", {{"celsius", 21.5}, {"mode", "heat"}}}};
     expect_problem(call(http::verb::put, "/v1/devices/" + d + "/command", token, body(cmd)), 409, "MODE_DEVICE_OFFLINE");
-    BOOST_TEST(sim_call(http::verb::put, "/_sim/devices/" + d + "/connection", body({{"connected", true}})).status ==
-               204U);
+    // The device connects to MODE's command channel with its own key; the command sent through the
+    // gateway arrives there exactly as sent.
+    test::ws_client channel(sim.port, "/devices/" + d + "/command", {{"Authorization", "ModeCloud " + dev.key}});
+    BOOST_TEST(call(http::verb::get, "/v1/devices/" + d, token).json().at("isConnected").as_bool());
     auto sent = call(http::verb::put, "/v1/devices/" + d + "/command", token, body(cmd));
     BOOST_TEST(sent.status == 202U, sent);
     BOOST_TEST(sent.json().at("status").as_string() == "accepted");
+    auto frame = channel.read(std::chrono::seconds(5));
+    BOOST_TEST_REQUIRE(frame.has_value());
+    auto got = json::parse(*frame).as_object();
+    BOOST_TEST(got.at("action").as_string() == "setTemperature");
+    BOOST_TEST(got.at("parameters") == cmd.at("parameters"));
+    BOOST_TEST(got.size() == 2U);
     auto received = sim_call(http::verb::get, "/_sim/devices/" + d + "/commands").json().as_array();
     BOOST_TEST_REQUIRE(received.size() == 1U);
-    BOOST_TEST(received[0].at("action").as_string() == "setTemperature");
-    BOOST_TEST(received[0].at("parameters") == cmd.at("parameters"));
 
     expect_problem(call(http::verb::put, "/v1/devices/" + d + "/command", token, body({{"parameters", 3}})), 400,
                    "INVALID_REQUEST");
