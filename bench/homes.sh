@@ -31,7 +31,7 @@ MODESIM_LISTEN=127.0.0.1:$sim_port MODESIM_LOG_LEVEL=warn MODESIM_THREADS=1 \
 pids+=($!)
 MB_LISTEN=127.0.0.1:$gw_port MB_MODE_API_URL=http://127.0.0.1:$sim_port MB_MODE_PROJECT_ID=1 \
     MB_MODE_PROJECT_KEY=sim-project-key MB_SECRET_KEY=$(openssl rand -base64 32) \
-    MB_PUBLIC_URL=http://127.0.0.1:$gw_port MB_LOG_LEVEL=warn MB_THREADS=1 \
+    MB_PUBLIC_URL=http://127.0.0.1:$gw_port MB_LOG_LEVEL=warn MB_THREADS=${GATEWAY_THREADS:-1} \
     "$bin/services/gateway/modebridge-gateway" >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do

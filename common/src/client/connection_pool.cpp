@@ -20,8 +20,10 @@ void connection_pool::sweep_locked(clock::time_point now, dropped& out)
     }
 }
 
-std::shared_ptr<connection> connection_pool::acquire(const std::string& key)
+std::shared_ptr<connection> connection_pool::acquire(const std::string& key, bool verify)
 {
+    // Servers close idle keep-alive connections after seconds, not milliseconds.
+    constexpr auto recent = std::chrono::seconds(1);
     dropped drop;
     std::shared_ptr<connection> found;
     {
@@ -31,12 +33,14 @@ std::shared_ptr<connection> connection_pool::acquire(const std::string& key)
         if (it == idle_.end())
             return nullptr;
         auto& v = it->second;
+        const auto now = clock::now();
         while (!v.empty() && !found) {
             auto conn = std::move(v.back().conn);
+            bool fresh = now - v.back().since < recent;
             v.pop_back();
             // The server may have closed it meanwhile; finding out now, before anything is
             // written, is what makes replacing it safe even for a POST.
-            if (conn->unusable())
+            if ((verify || !fresh) && conn->unusable())
                 drop.push_back(std::move(conn));
             else
                 found = std::move(conn);

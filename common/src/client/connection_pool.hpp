@@ -32,7 +32,10 @@ public:
     {}
 
     /// An idle connection for `key` that still looks alive, or null.
-    std::shared_ptr<connection> acquire(const std::string& key);
+    /// `verify`: check (one poll) that the server has not closed it meanwhile. Idempotent requests
+    /// skip the check when the connection was idle only briefly: should it have been closed after
+    /// all, the request is simply sent again on a fresh connection.
+    std::shared_ptr<connection> acquire(const std::string& key, bool verify = true);
     /// Gives back a connection that can carry another request.
     void release(const std::string& key, std::shared_ptr<connection> conn);
     void clear();

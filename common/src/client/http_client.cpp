@@ -369,7 +369,7 @@ net::awaitable<response> http_client::send(request req)
 
     for (int attempt = 1;; ++attempt) {
         // A retry always goes out on a new connection.
-        in->conn = attempt == 1 ? impl->pool().acquire(in->target->pool_key) : nullptr;
+        in->conn = attempt == 1 ? impl->pool().acquire(in->target->pool_key, !idempotent) : nullptr;
         in->fresh = !in->conn;
         if (in->fresh)
             in->conn = impl->make_connection(*in->target);

@@ -119,18 +119,33 @@ void server::impl::record(const request& req, const request_context& ctx, unsign
 {
     auto elapsed = std::chrono::steady_clock::now() - ctx.started;
     double seconds = std::chrono::duration<double>(elapsed).count();
-    std::string route = ctx.route.empty() ? "unmatched" : ctx.route;
-    std::string method(req.method_string());
-    metrics->counter_for("mb_http_requests_total", "HTTP requests answered",
-                         {{"method", method}, {"route", route}, {"status", std::to_string(status)}})
-        .inc();
-    metrics->histogram_for("mb_http_request_duration_seconds", "Time from request read to answer written",
-                           {{"route", route}})
-        .observe(seconds);
+    const std::string& route = ctx.route.empty() ? unmatched_route : ctx.route;
+    auto method = req.method_string();
+    // The metric handles of each (method, route, status) are looked up in the registry once.
+    std::string key;
+    key.reserve(method.size() + route.size() + 8);
+    key.append(method.data(), method.size()).append(" ").append(route).append(" ").append(std::to_string(status));
+    std::pair<metrics::counter*, metrics::histogram*> handles{nullptr, nullptr};
+    {
+        std::lock_guard lock(metrics_mutex);
+        if (auto it = metric_handles.find(key); it != metric_handles.end())
+            handles = it->second;
+    }
+    if (handles.first == nullptr) {
+        std::string m(method);
+        handles.first = &metrics->counter_for("mb_http_requests_total", "HTTP requests answered",
+                                              {{"method", m}, {"route", route}, {"status", std::to_string(status)}});
+        handles.second = &metrics->histogram_for("mb_http_request_duration_seconds",
+                                                 "Time from request read to answer written", {{"route", route}});
+        std::lock_guard lock(metrics_mutex);
+        metric_handles.emplace(std::move(key), handles);
+    }
+    handles.first->inc();
+    handles.second->observe(seconds);
     if (log::enabled(log::level::info)) {
         auto path = target_path(std::string_view(req.target().data(), req.target().size()));
         log::info("http.request", {{"request_id", ctx.request_id},
-                                   {"method", method},
+                                   {"method", std::string_view(method.data(), method.size())},
                                    {"path", path},
                                    {"status", status},
                                    {"duration_us", static_cast<std::int64_t>(seconds * 1e6)}});

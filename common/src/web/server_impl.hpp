@@ -78,6 +78,10 @@ struct server::impl : std::enable_shared_from_this<server::impl>
     std::atomic<bool> stopping{false};
 
     mutable std::mutex mutex;
+
+    static inline const std::string unmatched_route = "unmatched";
+    std::mutex metrics_mutex;
+    std::unordered_map<std::string, std::pair<metrics::counter*, metrics::histogram*>> metric_handles;
     std::unordered_map<std::uint64_t, std::shared_ptr<session_state>> sessions;
     std::uint64_t next_session_id = 0;
 };
