@@ -1,5 +1,6 @@
 #include "event.hpp"
 
+#include "common/mode/event.hpp"
 #include "common/crypto/crypto.hpp"
 
 #include <boost/json/parse.hpp>
@@ -17,7 +18,7 @@ BOOST_AUTO_TEST_CASE(a_valid_event)
     BOOST_TEST(e->home_id == 173);
     BOOST_TEST(e->event_type == "abc");
     BOOST_TEST(e->body_hash == common::crypto::sha256_hex(body));
-    auto live = boost::json::parse(ingest::live_json(42, e->payload)).as_object();
+    auto live = boost::json::parse(common::mode::live_event_json(42, e->payload)).as_object();
     BOOST_TEST(live.at("type").as_string() == "event");
     BOOST_TEST(live.at("seq").as_int64() == 42);
     BOOST_TEST(live.at("homeId").as_int64() == 173);
@@ -33,10 +34,10 @@ BOOST_AUTO_TEST_CASE(a_body_cannot_forge_our_own_members)
     std::string why;
     auto e = ingest::parse_event(R"({"homeId":1,"eventType":"x","seq":999,"type":"member.added"})", why);
     BOOST_TEST_REQUIRE(e.has_value());
-    auto live = boost::json::parse(ingest::live_json(7, e->payload)).as_object();
+    auto live = boost::json::parse(common::mode::live_event_json(7, e->payload)).as_object();
     BOOST_TEST(live.at("seq").as_int64() == 7);
     BOOST_TEST(live.at("type").as_string() == "event");
-    BOOST_TEST(ingest::live_json(3, "{}") == R"({"type":"event","seq":3})");
+    BOOST_TEST(common::mode::live_event_json(3, "{}") == R"({"type":"event","seq":3})");
 }
 
 BOOST_AUTO_TEST_CASE(invalid_events)

@@ -2,6 +2,8 @@
 #include "support/mode_fixture.hpp"
 #include "support/ws_client.hpp"
 
+#include "common/crypto/crypto.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -253,6 +255,54 @@ BOOST_FIXTURE_TEST_CASE(a_revoked_mode_key_is_renewed, mode_fixture)
     BOOST_TEST(stored_mode_key(email) != old_key);
     // Same MODE user, not a new one.
     BOOST_TEST(sim_call(http::verb::get, "/_sim/users").json().as_array().size() == 1U);
+}
+
+BOOST_FIXTURE_TEST_CASE(stored_events_of_a_home, mode_fixture)
+{
+    auto [email, token] = user("historian");
+    auto [stranger_email, stranger] = user("stranger");
+    auto home = create_home(token);
+    auto other_home = create_home(token, "Other");
+    // The ingest stores what MODE's webhook sends; here it shares the gateway's database.
+    auto ingest = test::start_ingest(db.url());
+    auto post = [&](std::int64_t h, int n) {
+        auto b = body({{"homeId", h}, {"eventType", "tick"}, {"eventData", {{"n", n}}}, {"originDeviceId", 1}});
+        auto r = test::http_call(ingest.port, http::verb::post, "/v1/mode/events", b,
+                                 {{"X-Mode-Signature", common::crypto::hmac_sha256_hex(
+                                                           "test-webhook-key", "https://hooks.example.test/v1/mode/events" + b)}});
+        BOOST_REQUIRE_EQUAL(r.status, 204U);
+    };
+    for (int i = 0; i < 5; ++i) {
+        post(home, i);
+        post(other_home, 100 + i);
+    }
+    auto path = "/v1/homes/" + std::to_string(home) + "/events";
+    auto all = call(http::verb::get, path, token);
+    BOOST_TEST_REQUIRE(all.status == 200U, all);
+    auto events = all.json().at("events").as_array();
+    BOOST_TEST_REQUIRE(events.size() == 5U);
+    std::int64_t prev = 0;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        BOOST_TEST(events[i].at("type").as_string() == "event");
+        BOOST_TEST(events[i].at("homeId").as_int64() == home);
+        BOOST_TEST(events[i].at("eventData").at("n").as_int64() == static_cast<std::int64_t>(i));
+        BOOST_TEST(events[i].at("seq").as_int64() > prev);
+        prev = events[i].at("seq").as_int64();
+    }
+    BOOST_TEST(all.json().at("next").as_int64() == prev);
+    // Paging: after a seq, with a limit.
+    auto first_seq = events[0].at("seq").as_int64();
+    auto page = call(http::verb::get, path + "?after=" + std::to_string(first_seq) + "&limit=2", token).json();
+    BOOST_TEST(page.at("events").as_array().size() == 2U);
+    BOOST_TEST(page.at("events").as_array()[0].at("eventData").at("n").as_int64() == 1);
+    auto rest = call(http::verb::get, path + "?after=" + std::to_string(prev), token).json();
+    BOOST_TEST(rest.at("events").as_array().empty());
+    BOOST_TEST(rest.at("next").as_int64() == prev);
+    // Only members see a home's history; bad parameters are refused.
+    auto refused = call(http::verb::get, path, stranger);
+    BOOST_TEST((refused.status == 403U || refused.status == 404U), refused);
+    expect_problem(call(http::verb::get, path + "?after=-1", token), 400, "INVALID_REQUEST");
+    expect_problem(call(http::verb::get, path + "?limit=0", token), 400, "INVALID_REQUEST");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -65,6 +65,8 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
          "SELECT home_id, role FROM home_invitations WHERE token_hash = $1 AND invitee_id = $2::uuid "
          "AND accepted_at IS NULL AND expires_at > now()"},
         {"invitation_accept", "UPDATE home_invitations SET accepted_at = now() WHERE token_hash = $1"},
+        {"events_of_home",
+         "SELECT seq, payload FROM events WHERE home_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"},
         {"member_homes_of", "SELECT home_id FROM home_members WHERE user_id = $1::uuid ORDER BY home_id"},
     };
 }
@@ -178,6 +180,18 @@ net::awaitable<bool> membership_store::mark_notified(std::int64_t home_id, std::
         auto r = tx.exec_prepared("member_notified", home_id, user_id);
         tx.commit();
         return !r.empty();
+    });
+}
+
+net::awaitable<std::vector<std::pair<std::int64_t, std::string>>>
+membership_store::events(std::int64_t home_id, std::int64_t after, int limit)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<std::pair<std::int64_t, std::string>> out;
+        for (const auto& r : tx.exec_prepared("events_of_home", home_id, after, limit))
+            out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
+        return out;
     });
 }
 

@@ -55,6 +55,9 @@ public:
                                                         std::vector<std::pair<std::int64_t, std::string>> members);
     /** Marks the member as told; true the first time only. */
     net::awaitable<bool> mark_notified(std::int64_t home_id, std::string user_id);
+    /** Stored events of a home after `after`, oldest first: {seq, payload}. */
+    net::awaitable<std::vector<std::pair<std::int64_t, std::string>>> events(std::int64_t home_id, std::int64_t after,
+                                                                           int limit);
     /** The homes a user belongs to, by our record. */
     net::awaitable<std::vector<std::int64_t>> homes_of(std::string user_id);
 

@@ -47,14 +47,4 @@ std::optional<incoming_event> parse_event(std::string_view raw_body, std::string
     return e;
 }
 
-std::string live_json(std::int64_t seq, std::string_view payload)
-{
-    // payload is a serialized object: splice our two members in front of its own.
-    std::string out = "{\"type\":\"event\",\"seq\":" + std::to_string(seq);
-    if (payload.size() > 2)
-        out += ",";
-    out.append(payload.substr(1));
-    return out;
-}
-
 } // namespace ingest

@@ -23,7 +23,5 @@ struct incoming_event
  */
 std::optional<incoming_event> parse_event(std::string_view raw_body, std::string& error);
 
-/** The live-stream form of a stored event: {"type":"event","seq":N, ...payload members}. */
-std::string live_json(std::int64_t seq, std::string_view payload);
 
 } // namespace ingest

@@ -1,5 +1,6 @@
 #include "event_publisher.hpp"
 
+#include "common/mode/event.hpp"
 #include "common/log.hpp"
 #include "common/redis/reply.hpp"
 
@@ -76,7 +77,7 @@ net::awaitable<void> event_publisher::publish(const std::vector<stored_event>& e
     std::vector<std::vector<std::string>> commands;
     commands.reserve(events.size());
     for (const auto& e : events)
-        commands.push_back({"PUBLISH", channel_for(e.home_id), live_json(e.seq, e.payload)});
+        commands.push_back({"PUBLISH", channel_for(e.home_id), common::mode::live_event_json(e.seq, e.payload)});
     auto replies = co_await redis_.pipeline(std::move(commands));
     for (const auto& r : replies)
         if (r.is_error())

@@ -7,6 +7,7 @@
 #include "validation.hpp"
 
 #include "common/log.hpp"
+#include "common/mode/event.hpp"
 #include "common/web/json_body.hpp"
 
 #include <boost/json/parse.hpp>
@@ -52,6 +53,27 @@ std::string paging(const request& req)
         out += "&" + p.key + "=" + std::to_string(v);
     }
     return out;
+}
+
+// An integer query parameter within [min, max], or `fallback` when absent; 400 otherwise.
+std::int64_t query_int(const request& req, std::string_view name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max)
+{
+    auto u = boost::urls::parse_origin_form(std::string_view(req.target().data(), req.target().size()));
+    if (!u)
+        return fallback;
+    for (auto p : u->params()) {
+        if (p.key != name)
+            continue;
+        std::int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v);
+        if (ec != std::errc() || ptr != p.value.data() + p.value.size() || v < min || v > max)
+            throw web::bad_request("INVALID_REQUEST",
+                                   std::string(name) + ": must be an integer from " + std::to_string(min) + " to " +
+                                       std::to_string(max));
+        return v;
+    }
+    return fallback;
 }
 
 std::string validate_home_name(std::string_view raw)
@@ -296,6 +318,26 @@ void add_home_routes(web::router& r, services& svc)
         json::value out = json::object{{"action", action}, {"parameters", std::move(parameters)}};
         co_await mode.call(who, http::verb::put, device_path(id) + "/command", &out);
         co_return web::json_response(req, http::status::accepted, json::object{{"status", "accepted"}});
+    });
+
+    // Stored history of a home's events; MODE decides (with the caller's key) whether the caller may see it.
+    r.add(http::verb::get, "/v1/homes/{homeId}/events", [&](request& req, request_context& ctx) -> net::awaitable<response> {
+        auto who = co_await auth.authenticate(req);
+        auto id = id_param(ctx, "homeId");
+        auto after = query_int(req, "after", 0, 0, INT64_MAX);
+        auto limit = static_cast<int>(query_int(req, "limit", 100, 1, 1000));
+        co_await mode.call_raw(who, http::verb::get, home_path(id));
+        auto rows = co_await members.events(id, after, limit);
+        std::string out = "{\"events\":[";
+        std::int64_t next = after;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (i != 0)
+                out += ',';
+            out += common::mode::live_event_json(rows[i].first, rows[i].second);
+            next = rows[i].first;
+        }
+        out += "],\"next\":" + std::to_string(next) + "}";
+        co_return web::json_response(req, http::status::ok, std::move(out));
     });
 
     r.add(http::verb::post, "/v1/invitations/accept", [&](request& req, request_context&) -> net::awaitable<response> {
