@@ -35,6 +35,16 @@ settings load_settings(const common::config::env& e)
     s.webhook_key = e.optional_secret("MODESIM_WEBHOOK_KEY");
     if (s.webhook_url && !s.webhook_key)
         common::config::env::fail("MODESIM_WEBHOOK_KEY", "is required when MODESIM_WEBHOOK_URL is set");
+    s.webhook_timeout = e.duration("MODESIM_WEBHOOK_TIMEOUT", s.webhook_timeout);
+    s.webhook_retry_min = e.duration("MODESIM_WEBHOOK_RETRY_MIN", s.webhook_retry_min);
+    s.webhook_retry_max = e.duration("MODESIM_WEBHOOK_RETRY_MAX", s.webhook_retry_max);
+    s.webhook_give_up = e.duration("MODESIM_WEBHOOK_GIVE_UP", s.webhook_give_up);
+    if (s.webhook_timeout.count() <= 0)
+        common::config::env::fail("MODESIM_WEBHOOK_TIMEOUT", "must be positive");
+    if (s.webhook_retry_min.count() <= 0)
+        common::config::env::fail("MODESIM_WEBHOOK_RETRY_MIN", "must be positive");
+    if (s.webhook_retry_max < s.webhook_retry_min)
+        common::config::env::fail("MODESIM_WEBHOOK_RETRY_MAX", "must not be less than MODESIM_WEBHOOK_RETRY_MIN");
     s.threads = static_cast<std::size_t>(e.integer("MODESIM_THREADS", 2, 1, 64));
     try {
         s.log_level = common::log::parse_level(e.get("MODESIM_LOG_LEVEL", "info"));
@@ -42,6 +52,21 @@ settings load_settings(const common::config::env& e)
         common::config::env::fail("MODESIM_LOG_LEVEL", "must be debug, info, warn or error");
     }
     return s;
+}
+
+std::optional<webhook_options> webhook_options_from(const settings& s)
+{
+    if (!s.webhook_url || !s.webhook_key)
+        return std::nullopt;
+    webhook_options o;
+    o.url = *s.webhook_url;
+    o.key = *s.webhook_key;
+    o.project_id = s.project_id;
+    o.timeout = s.webhook_timeout;
+    o.retry_min = s.webhook_retry_min;
+    o.retry_max = s.webhook_retry_max;
+    o.give_up = s.webhook_give_up;
+    return o;
 }
 
 namespace {
@@ -60,6 +85,7 @@ state_options state_options_from(const settings& s)
 app::app(net::io_context& ioc, settings s)
     : settings_(std::move(s))
     , state_(state_options_from(settings_))
+    , webhooks_(ioc.get_executor(), webhook_options_from(settings_))
     , metrics_(std::make_shared<common::metrics::registry>())
     , server_(ioc, settings_.listen, common::web::server_options{},
               [this](request& req, request_context& ctx) { return handle(req, ctx); }, metrics_)
@@ -67,7 +93,7 @@ app::app(net::io_context& ioc, settings s)
     add_user_routes(router_, state_);
     add_home_routes(router_, state_);
     add_device_routes(router_, state_);
-    add_sim_routes(router_, state_, faults_);
+    add_sim_routes(router_, state_, faults_, webhooks_);
     add_websocket_routes(router_, state_);
     common::web::add_health_routes(router_, metrics_, {});
     state_.set_event_listener([this](const event_record& e) { on_event(e); });
@@ -91,13 +117,16 @@ boost::asio::ip::tcp::endpoint app::local_endpoint() const
 net::awaitable<void> app::shutdown(std::chrono::milliseconds grace)
 {
     co_await server_.shutdown(grace);
+    // After the server: events raised by requests finishing in the grace period are still delivered (or
+    // at least tried once); whatever then waits for a retry is abandoned.
+    webhooks_.shutdown();
 }
 
 void app::on_event(const event_record& e)
 {
-    // Extension point: the Webhooks Smart Module (signed POST to settings_.webhook_url with
-    // settings_.webhook_key, retried with backoff) delivers `to_json(e)` from here. The /userSession/websocket
-    // streams have it already: state::record_event picks them under its lock (membership at emission time).
+    // The /userSession/websocket streams have it already (state::record_event picks them under its lock,
+    // membership at emission time); the Webhooks Smart Module starts its delivery here and returns at once.
+    webhooks_.deliver(e);
     common::log::debug("sim.event", {{"event_type", e.event_type},
                                      {"device_id", e.origin_device_id},
                                      {"home_id", e.home_id ? *e.home_id : 0}});

@@ -2,6 +2,7 @@
 
 #include "faults.hpp"
 #include "state.hpp"
+#include "webhook_module.hpp"
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -32,6 +33,10 @@ struct settings
     std::string plain_project_key;           // MODESIM_PLAIN_PROJECT_KEY (no BYOU), default sim-plain-key
     std::optional<std::string> webhook_url;  // MODESIM_WEBHOOK_URL (unset: no webhook calls)
     std::optional<std::string> webhook_key;  // MODESIM_WEBHOOK_KEY (required with the URL)
+    std::chrono::milliseconds webhook_timeout{5'000};     // MODESIM_WEBHOOK_TIMEOUT: per attempt
+    std::chrono::milliseconds webhook_retry_min{1'000};   // MODESIM_WEBHOOK_RETRY_MIN: first backoff
+    std::chrono::milliseconds webhook_retry_max{30'000};  // MODESIM_WEBHOOK_RETRY_MAX: backoff cap
+    std::chrono::milliseconds webhook_give_up{600'000};   // MODESIM_WEBHOOK_GIVE_UP: no retry after this
     std::size_t threads = 2;                 // MODESIM_THREADS
     common::log::level log_level = common::log::level::info; // MODESIM_LOG_LEVEL
 };
@@ -39,10 +44,14 @@ struct settings
 /** Reads and validates the settings; throws common::config::error naming the variable. */
 settings load_settings(const common::config::env& e);
 
+/** The Webhooks Smart Module's options, or none when no webhook is configured. */
+std::optional<webhook_options> webhook_options_from(const settings& s);
+
 /**
  * The emulator: the MODE state, the fault table, the routes and the HTTP server on the given io_context.
  * Every answer goes through `handle`, which applies faults, renders MODE errors in one place and adds
- * MODE's CORS headers. Requests run on their connection's strand; the state and the fault table are
+ * MODE's CORS headers. Device events go to the Webhooks Smart Module (`on_event`), which POSTs them to the
+ * configured Event Webhook on its own strands; faults never apply to those calls. Requests run on their connection's strand; the state and the fault table are
  * thread-safe, so the io_context may run on any number of threads.
  *
  * Thread-safety: construct, `start` and `shutdown` from one thread; the rest is internal. The app must
@@ -63,6 +72,7 @@ public:
     const settings& config() const noexcept { return settings_; }
     state& model() noexcept { return state_; }
     fault_table& faults() noexcept { return faults_; }
+    webhook_module& webhooks() noexcept { return webhooks_; }
 
 private:
     net::awaitable<common::web::response> handle(common::web::request& req, common::web::request_context& ctx);
@@ -72,6 +82,7 @@ private:
     settings settings_;
     state state_;
     fault_table faults_;
+    webhook_module webhooks_;
     std::shared_ptr<common::metrics::registry> metrics_;
     common::web::router router_;
     common::web::server server_;

@@ -7,6 +7,7 @@
 #include "faults.hpp"
 #include "render.hpp"
 #include "state.hpp"
+#include "webhook_module.hpp"
 
 #include "common/web/router.hpp"
 
@@ -42,7 +43,7 @@ void add_user_routes(router& r, state& st);
 void add_home_routes(router& r, state& st);
 void add_device_routes(router& r, state& st);
 /** The /_sim/ control surface (no auth). */
-void add_sim_routes(router& r, state& st, fault_table& faults);
+void add_sim_routes(router& r, state& st, fault_table& faults, webhook_module& webhooks);
 /** The device command channel and the app event stream (routes_ws.cpp). */
 void add_websocket_routes(router& r, state& st);
 /** Before a websocket handshake the router accepted: the caller must be allowed on that socket; throws

@@ -10,9 +10,14 @@
 //   GET  /_sim/faults → 200 [fault] · DELETE /_sim/faults → 204
 //   GET  /_sim/users[?externalKey=k]                → 200 [User]
 //   GET  /_sim/events                               → 200 [event as delivered], oldest first
+//   GET  /_sim/webhooks                             → 200 [{id, eventType, homeId, url, status, attempts, state,
+//                                                             lastError, body}], oldest first (last 1000)
+//   DELETE /_sim/webhooks                           → 204: forget the record (running deliveries go on)
 //   GET  /_sim/stats                                → 200 {users, userKeys, homes, devices, commands, events,
-//                                                            commandChannels, eventStreams, faults}
+//                                                            commandChannels, eventStreams, faults,
+//                                                            webhooksPending, webhooksDelivered, webhooksFailed}
 //   POST /_sim/reset                                → 204: forget everything but the project keys; clear faults
+//                                                     and the webhook record
 
 #include "body.hpp"
 #include "routes.hpp"
@@ -30,7 +35,7 @@ object_id sim_device_id(const request_context& ctx)
 
 } // namespace
 
-void add_sim_routes(router& r, state& st, fault_table& faults)
+void add_sim_routes(router& r, state& st, fault_table& faults, webhook_module& webhooks)
 {
     using http::verb;
     r.add(verb::post, "/_sim/devices", sync_route([&st](request& req, request_context&) {
@@ -92,14 +97,29 @@ void add_sim_routes(router& r, state& st, fault_table& faults)
                   out.emplace_back(to_json(e));
               return mode_json(req, http::status::ok, out);
           }));
-    r.add(verb::get, "/_sim/stats", sync_route([&st, &faults](request& req, request_context&) {
+    r.add(verb::get, "/_sim/webhooks", sync_route([&webhooks](request& req, request_context&) {
+              json::array out;
+              for (const auto& d : webhooks.deliveries())
+                  out.emplace_back(to_json(d));
+              return mode_json(req, http::status::ok, out);
+          }));
+    r.add(verb::delete_, "/_sim/webhooks", sync_route([&webhooks](request& req, request_context&) {
+              webhooks.clear();
+              return mode_empty(req);
+          }));
+    r.add(verb::get, "/_sim/stats", sync_route([&st, &faults, &webhooks](request& req, request_context&) {
               json::object o = to_json(st.counts());
               o["faults"] = faults.list().size();
+              auto w = webhooks.counts();
+              o["webhooksPending"] = w.pending;
+              o["webhooksDelivered"] = w.delivered;
+              o["webhooksFailed"] = w.failed;
               return mode_json(req, http::status::ok, o);
           }));
-    r.add(verb::post, "/_sim/reset", sync_route([&st, &faults](request& req, request_context&) {
+    r.add(verb::post, "/_sim/reset", sync_route([&st, &faults, &webhooks](request& req, request_context&) {
               st.reset();
               faults.clear();
+              webhooks.clear();
               return mode_empty(req);
           }));
 }

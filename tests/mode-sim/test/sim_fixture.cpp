@@ -50,22 +50,27 @@ std::string error_of(const http_result& r)
 namespace {
 
 // Request lines would drown the test output; MODESIM_TEST_LOG=debug|info brings them back.
-modesim::settings logged_settings(std::size_t threads)
+modesim::settings logged(modesim::settings s)
 {
     const char* level = std::getenv("MODESIM_TEST_LOG");
     common::log::init("mode-sim", common::log::parse_level(level != nullptr ? level : "warn"));
-    return test_settings(threads);
+    return s;
 }
 
 } // namespace
 
 running_sim::running_sim(std::size_t threads)
+    : running_sim(test_settings(threads))
+{
+}
+
+running_sim::running_sim(modesim::settings s)
     : work_(net::make_work_guard(ioc_))
-    , app_(std::make_unique<modesim::app>(ioc_, logged_settings(threads)))
+    , app_(std::make_unique<modesim::app>(ioc_, logged(std::move(s))))
 {
     app_->start();
     port_ = app_->local_endpoint().port();
-    for (std::size_t i = 0; i < threads; ++i)
+    for (std::size_t i = 0; i < app_->config().threads; ++i)
         threads_.emplace_back([this] { ioc_.run(); });
 }
 

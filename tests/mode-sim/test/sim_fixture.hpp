@@ -46,6 +46,8 @@ class running_sim
 {
 public:
     explicit running_sim(std::size_t threads = 2);
+    /** An emulator with these settings (e.g. test_settings plus a webhook). */
+    explicit running_sim(modesim::settings s);
     ~running_sim();
     running_sim(const running_sim&) = delete;
     running_sim& operator=(const running_sim&) = delete;
