@@ -16,8 +16,13 @@ running_service launch(const std::string& binary, std::map<std::string, std::str
                        const std::string& listen_var)
 {
     running_service s;
-    s.port = free_port();
-    env[listen_var] = "127.0.0.1:" + std::to_string(s.port);
+    // A test that must know the address beforehand (a webhook URL) passes it; otherwise a free port.
+    if (auto given = env.find(listen_var); given != env.end()) {
+        s.port = static_cast<unsigned short>(std::stoi(given->second.substr(given->second.rfind(':') + 1)));
+    } else {
+        s.port = free_port();
+        env[listen_var] = "127.0.0.1:" + std::to_string(s.port);
+    }
     if (env.find("MB_LOG_LEVEL") == env.end())
         env["MB_LOG_LEVEL"] = "info";
     s.env = env;
