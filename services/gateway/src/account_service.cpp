@@ -81,10 +81,7 @@ net::awaitable<user_record> account_service::register_user(std::string email, st
         auto u = user_store::insert(tx, email, name, hash, "active", mode_linker::lease);
         if (!u)
             return std::nullopt;
-        auto token = tokens::issue(tx, u->id, token_purpose::verify_email, p_.cfg.verify_token_ttl);
-        p_.outbox.enqueue(tx, u->email, "verify_email",
-                          verification_mail(u->name, token_link(p_.cfg.public_url, "/verify-email", token),
-                                            p_.cfg.verify_token_ttl));
+        queue_token_mail(tx, *u, token_purpose::verify_email);
         tx.commit();
         return u;
     });
@@ -116,25 +113,43 @@ net::awaitable<user_record> account_service::verify_email(std::string token)
     co_return std::move(*user);
 }
 
-net::awaitable<void> account_service::resend_verification(std::string email)
+void account_service::queue_token_mail(pqxx::transaction_base& tx, const user_record& u, token_purpose purpose) const
 {
-    // The same answer whether or not the address has an account; the cooldown applies to any address.
-    co_await limit(p_.cfg.verification_mails_per_address, normalize_email(email), true);
-    bool queued = co_await p_.db.run([&](pqxx::connection& c) {
-        pqxx::work tx(c);
-        auto found = user_store::find_by_email(tx, email);
-        if (!found || found->first.email_verified || found->first.status != "active")
-            return false;
-        const auto& u = found->first;
-        auto token = tokens::issue(tx, u.id, token_purpose::verify_email, p_.cfg.verify_token_ttl);
+    if (purpose == token_purpose::verify_email) {
+        auto token = tokens::issue(tx, u.id, purpose, p_.cfg.verify_token_ttl);
         p_.outbox.enqueue(tx, u.email, "verify_email",
                           verification_mail(u.name, token_link(p_.cfg.public_url, "/verify-email", token),
                                             p_.cfg.verify_token_ttl));
+    } else {
+        auto token = tokens::issue(tx, u.id, purpose, p_.cfg.reset_token_ttl);
+        p_.outbox.enqueue(tx, u.email, "reset_password",
+                          password_reset_mail(u.name, token_link(p_.cfg.public_url, "/reset-password", token),
+                                              p_.cfg.reset_token_ttl));
+    }
+}
+
+net::awaitable<void> account_service::mail_token_if(const std::string& email, token_purpose purpose,
+                                                    bool (*wanted)(const user_record&))
+{
+    bool queued = co_await p_.db.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto found = user_store::find_by_email(tx, email);
+        if (!found || !wanted(found->first))
+            return false;
+        queue_token_mail(tx, found->first, purpose);
         tx.commit();
         return true;
     });
     if (queued)
         p_.mailer.notify();
+}
+
+net::awaitable<void> account_service::resend_verification(std::string email)
+{
+    // The same answer whether or not the address has an account; the cooldown applies to any address.
+    co_await limit(p_.cfg.verification_mails_per_address, normalize_email(email), true);
+    co_await mail_token_if(email, token_purpose::verify_email,
+                           [](const user_record& u) { return u.status == "active" && !u.email_verified; });
 }
 
 net::awaitable<sign_in> account_service::login(std::string email, std::string password, const client_info& client)
@@ -188,21 +203,8 @@ net::awaitable<void> account_service::logout(const std::string& user_id, const s
 net::awaitable<void> account_service::forgot_password(std::string email)
 {
     co_await limit(p_.cfg.reset_mails_per_address, normalize_email(email), true);
-    bool queued = co_await p_.db.run([&](pqxx::connection& c) {
-        pqxx::work tx(c);
-        auto found = user_store::find_by_email(tx, email);
-        if (!found || found->first.status != "active")
-            return false;
-        const auto& u = found->first;
-        auto token = tokens::issue(tx, u.id, token_purpose::reset_password, p_.cfg.reset_token_ttl);
-        p_.outbox.enqueue(tx, u.email, "reset_password",
-                          password_reset_mail(u.name, token_link(p_.cfg.public_url, "/reset-password", token),
-                                              p_.cfg.reset_token_ttl));
-        tx.commit();
-        return true;
-    });
-    if (queued)
-        p_.mailer.notify();
+    co_await mail_token_if(email, token_purpose::reset_password,
+                           [](const user_record& u) { return u.status == "active"; });
 }
 
 net::awaitable<void> account_service::reset_password(std::string token, std::string password)

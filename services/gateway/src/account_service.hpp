@@ -1,6 +1,7 @@
 #pragma once
 
 #include "session_store.hpp"
+#include "token_store.hpp"
 #include "user_store.hpp"
 
 #include <optional>
@@ -83,6 +84,11 @@ private:
     /** 429 RATE_LIMITED with Retry-After when `rule` denies `key` (counting the attempt when `count`). */
     net::awaitable<void> limit(const common::ratelimit::rule& rule, const std::string& key, bool count);
     net::awaitable<std::string> hash_password(std::string password);
+    /** Issues a verification or reset token for `u` and queues its mail, inside `tx`. */
+    void queue_token_mail(pqxx::transaction_base& tx, const user_record& u, token_purpose purpose) const;
+    /** Mails a fresh token to the account with this address, if it has one and `wanted` says so. */
+    net::awaitable<void> mail_token_if(const std::string& email, token_purpose purpose,
+                                       bool (*wanted)(const user_record&));
     net::awaitable<bool> verify_password(std::string hash, std::string password);
 
     parts p_;
