@@ -1,5 +1,7 @@
 #include "common/mail/message.hpp"
 
+#include "common/util/strings.hpp"
+
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -42,15 +44,6 @@ bool is_atext(char c)
 bool is_printable_ascii(char c)
 {
     return c >= ' ' && c <= '~';
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 /** Length of the UTF-8 sequence starting at s[i], or 0 when it is malformed (RFC 3629). */

@@ -1,19 +1,13 @@
 #include "validation.hpp"
 
+#include "common/util/strings.hpp"
 #include "common/web/problem.hpp"
 
 namespace gateway {
 
 namespace {
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
+using common::trim;
 
 [[noreturn]] void bad_email()
 {

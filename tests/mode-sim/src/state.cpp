@@ -5,6 +5,7 @@
 
 #include "access.hpp"
 #include "common/crypto/crypto.hpp"
+#include "common/util/strings.hpp"
 #include "errors.hpp"
 
 #include <algorithm>
@@ -72,21 +73,14 @@ std::optional<principal> state::find_key(std::string_view token) const
 
 namespace {
 
+using common::trim;
+
 bool iequals(std::string_view a, std::string_view b)
 {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
         auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
         return lower(x) == lower(y);
     });
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 } // namespace
