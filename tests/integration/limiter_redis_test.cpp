@@ -2,6 +2,7 @@
 #include "common/ratelimit/limiter.hpp"
 #include "common/redis/connection.hpp"
 #include "support/process.hpp"
+#include "support/redis_server.hpp"
 #include "support/stack.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -121,57 +122,6 @@ net::awaitable<long long> calls_of(credis::connection& conn, const std::string& 
         co_return 0;
     co_return std::stoll(info.substr(pos + tag.size()));
 }
-
-/** A private redis-server on a free port, restartable on the same port; it keeps no data. */
-class private_redis
-{
-public:
-    private_redis()
-        : port_(test::free_port())
-    {
-        start();
-    }
-
-    void start()
-    {
-        proc_.emplace(test::process::options{
-            {"redis-server",
-             "--port",
-             std::to_string(port_),
-             "--bind",
-             "127.0.0.1",
-             "--save",
-             "",
-             "--appendonly",
-             "no"},
-            {},
-            {},
-            {}});
-        BOOST_REQUIRE_MESSAGE(
-            test::wait_for_port(port_, 10s),
-            "redis-server did not start:\n"
-                << proc_->output()
-        );
-    }
-
-    void kill()
-    {
-        proc_->kill();
-        BOOST_REQUIRE(proc_->wait(5s).has_value());
-        proc_.reset();
-    }
-
-    credis::config config() const
-    {
-        credis::config cfg;
-        cfg.port = port_;
-        return cfg;
-    }
-
-private:
-    unsigned short port_;
-    std::optional<test::process> proc_;
-};
 
 } // namespace
 
@@ -388,7 +338,7 @@ BOOST_AUTO_TEST_CASE(redis_down_falls_back_and_still_limits)
 
 BOOST_AUTO_TEST_CASE(outage_then_recovery_and_script_cache_loss)
 {
-    private_redis srv;
+    test::redis_server srv;
     run_async([&srv](net::io_context& ioc) -> net::awaitable<void> {
         auto cfg = srv.config();
         cfg.connect_timeout = 500ms;

@@ -1,6 +1,7 @@
 #include "common/redis/connection.hpp"
 #include "common/redis/subscriber.hpp"
 #include "support/process.hpp"
+#include "support/redis_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -36,55 +37,7 @@ namespace credis = common::redis; // `redis` is the test suite's namespace
 
 namespace {
 
-/** A throwaway redis-server on a free loopback port; restartable on the same port. */
-class redis_server
-{
-public:
-    explicit redis_server(std::vector<std::string> extra = {})
-        : port_(test::free_port())
-        , extra_(std::move(extra))
-    {
-        start();
-    }
-
-    void start()
-    {
-        std::vector<std::string> argv{"redis-server", "--port", std::to_string(port_)};
-        for (const char* a : {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"})
-            argv.emplace_back(a);
-        argv.insert(argv.end(), extra_.begin(), extra_.end());
-        proc_.emplace(test::process::options{argv, {}, {}, {}});
-        BOOST_REQUIRE_MESSAGE(
-            test::wait_for_port(port_, 10s),
-            "redis-server did not start:\n"
-                << proc_->output()
-        );
-    }
-
-    void kill()
-    {
-        proc_->kill();
-        BOOST_REQUIRE(proc_->wait(5s).has_value());
-        proc_.reset();
-    }
-
-    void signal(int sig) { BOOST_REQUIRE_EQUAL(::kill(proc_->pid(), sig), 0); }
-
-    unsigned short port() const { return port_; }
-
-    credis::config config() const
-    {
-        credis::config cfg;
-        cfg.host = "127.0.0.1";
-        cfg.port = port_;
-        return cfg;
-    }
-
-private:
-    unsigned short port_;
-    std::vector<std::string> extra_;
-    std::optional<test::process> proc_;
-};
+using test::redis_server;
 
 /**
  * Runs `body` on a fresh io_context (on `threads` threads) for at most `limit`, then rethrows what
