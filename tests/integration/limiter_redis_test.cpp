@@ -17,7 +17,6 @@
 #include <chrono>
 #include <exception>
 #include <functional>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
