@@ -1,5 +1,7 @@
 #include "common/client/http_client.hpp"
 
+#include "support/tls_cert.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,11 +16,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <atomic>
 #include <functional>
@@ -42,81 +39,11 @@ std::ostream& operator<<(std::ostream& os, error_kind k)
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// A self-signed certificate made at test time (EC P-256), PEM encoded.
-struct test_cert
+// A certificate for another name than the one the tests connect to.
+const test::self_signed_cert& other_cert()
 {
-    std::string cert_pem;
-    std::string key_pem;
-};
-
-std::string bio_to_string(BIO* bio)
-{
-    std::string out(BIO_ctrl_pending(bio), '\0');
-    BIO_read(bio, out.data(), static_cast<int>(out.size()));
-    return out;
-}
-
-test_cert make_cert(const std::string& cn, const std::string& san)
-{
-    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", const_cast<char*>("P-256"));
-    X509* x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(
-        name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0
-    );
-    X509_set_issuer_name(x, name);
-    X509V3_CTX v3{};
-    X509V3_set_ctx_nodb(&v3);
-    X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san.c_str());
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    X509_sign(x, key, EVP_sha256());
-
-    test_cert out;
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, x);
-    out.cert_pem = bio_to_string(bio);
-    PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    out.key_pem = bio_to_string(bio);
-    BIO_free(bio);
-    X509_free(x);
-    EVP_PKEY_free(key);
-    BOOST_REQUIRE(!out.cert_pem.empty() && !out.key_pem.empty());
-    return out;
-}
-
-const test_cert& localhost_cert()
-{
-    static const test_cert c = make_cert("localhost", "DNS:localhost,IP:127.0.0.1");
+    static const test::self_signed_cert c = test::make_self_signed_cert("wrong.test", "DNS:wrong.test");
     return c;
-}
-
-const test_cert& other_cert()
-{
-    static const test_cert c = make_cert("wrong.test", "DNS:wrong.test");
-    return c;
-}
-
-std::shared_ptr<ssl::context> server_tls(const test_cert& c)
-{
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-    ctx->use_certificate_chain(net::buffer(c.cert_pem));
-    ctx->use_private_key(net::buffer(c.key_pem), ssl::context::pem);
-    return ctx;
-}
-
-std::shared_ptr<ssl::context> client_trusting(const test_cert& c)
-{
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    ctx->add_certificate_authority(net::buffer(c.cert_pem));
-    return ctx;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,9 +609,9 @@ BOOST_AUTO_TEST_CASE(tls_with_trusted_ca_succeeds_and_keeps_alive)
     auto echo = [](const server_request& req) {
         return ok("tls:" + req.body());
     };
-    test_server srv(ioc, echo, server_tls(localhost_cert()));
+    test_server srv(ioc, echo, test::server_tls_context(test::localhost_cert()));
     client::options opts;
-    opts.tls = client_trusting(localhost_cert());
+    opts.tls = test::client_tls_context_trusting(test::localhost_cert());
     client::http_client c(ioc.get_executor(), opts);
     run_async(ioc, [&]() -> net::awaitable<void> {
         auto res = co_await c.send(post(srv.url("/a", "localhost"), "1"));
@@ -705,11 +632,11 @@ BOOST_AUTO_TEST_CASE(tls_rejects_untrusted_and_mismatched_certificates)
     auto no = [](const server_request&) {
         return ok("no");
     };
-    test_server self_signed(ioc, no, server_tls(localhost_cert()));
-    test_server wrong_name(ioc, no, server_tls(other_cert()));
+    test_server self_signed(ioc, no, test::server_tls_context(test::localhost_cert()));
+    test_server wrong_name(ioc, no, test::server_tls_context(other_cert()));
     client::http_client system_cas(ioc.get_executor());
     client::options opts;
-    opts.tls = client_trusting(other_cert());
+    opts.tls = test::client_tls_context_trusting(other_cert());
     client::http_client trusting_other(ioc.get_executor(), opts);
     constexpr auto unreachable = client::error_kind::unreachable;
     run_async(ioc, [&]() -> net::awaitable<void> {

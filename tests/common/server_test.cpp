@@ -8,10 +8,11 @@
 #include "common/web/problem.hpp"
 #include "common/web/router.hpp"
 #include "support/http_call.hpp"
+#include "support/test_server.hpp"
+#include "support/tls_cert.hpp"
+#include "support/wait.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -25,15 +26,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -41,7 +35,6 @@
 #include <string>
 #include <thread>
 #include <type_traits>
-#include <unistd.h>
 
 using namespace common::aliases;
 using namespace std::chrono_literals;
@@ -51,17 +44,6 @@ using error_code = boost::system::error_code;
 using http_response = http::response<http::string_body>;
 
 namespace {
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 bool is_request_id(const std::string& s)
 {
@@ -102,57 +84,19 @@ web::response text_response(const web::request& req, std::string text)
     return res;
 }
 
-/**
- * A server on 127.0.0.1 with an ephemeral port, run by one background thread. Routes are added to
- * `routes` before start(). The destructor stops the io_context, so no test can hang on it.
- */
-struct test_server
+/** The test server with the routes below; `g` is what its handlers share with the test body. */
+struct http_server : test::test_server
 {
-    web::router routes;
-    std::shared_ptr<common::metrics::registry> metrics = std::make_shared<common::metrics::registry>();
     gates g;
-    net::io_context ioc;
-    net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(ioc);
-    std::optional<web::server> srv;
-    std::thread thread;
 
-    test_server()
+    http_server()
     {
         common::log::init("web_tests", common::log::level::warn);
         add_test_routes();
     }
-    ~test_server()
-    {
-        ioc.stop();
-        if (thread.joinable())
-            thread.join();
-    }
-    test_server(const test_server&) = delete;
-    test_server& operator=(const test_server&) = delete;
-
-    void start(web::server_options opts = {})
-    {
-        srv.emplace(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0), std::move(opts), routes.as_handler(),
-                    metrics);
-        srv->start();
-        thread = std::thread([this] { ioc.run(); });
-    }
-
-    unsigned short port() const { return srv->local_endpoint().port(); }
-
-    /** Starts a graceful shutdown on the server's io_context; the future is ready when it completes. */
-    std::future<void> begin_shutdown(std::chrono::milliseconds grace)
-    {
-        auto done = std::make_shared<std::promise<void>>();
-        auto f = done->get_future();
-        net::co_spawn(ioc, srv->shutdown(grace), [done](std::exception_ptr e) {
-            if (e)
-                done->set_exception(e);
-            else
-                done->set_value();
-        });
-        return f;
-    }
+    ~http_server() { stop(); } // before `g` goes: the handlers use it
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
 
     void add_test_routes()
     {
@@ -363,7 +307,7 @@ BOOST_AUTO_TEST_SUITE(server)
 
 BOOST_AUTO_TEST_CASE(get_round_trip_generates_a_request_id)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     auto r = test::http_call(ts.port(), http::verb::get, "/hello");
     BOOST_TEST(r.status == 200U);
@@ -377,7 +321,7 @@ BOOST_AUTO_TEST_CASE(get_round_trip_generates_a_request_id)
 
 BOOST_AUTO_TEST_CASE(sane_request_id_is_echoed)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     for (std::string id : {std::string("abc-123_X.y:z"), std::string(128, 'a')}) {
         auto r = test::http_call(ts.port(), http::verb::get, "/hello", {}, {{"X-Request-Id", id}});
@@ -388,7 +332,7 @@ BOOST_AUTO_TEST_CASE(sane_request_id_is_echoed)
 
 BOOST_AUTO_TEST_CASE(insane_request_id_is_replaced)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     for (std::string id : {std::string("has space inside"), std::string(129, 'a'), std::string("quote\"d"),
                            std::string("semi;colon"), std::string("<script>")}) {
@@ -404,7 +348,7 @@ BOOST_AUTO_TEST_CASE(insane_request_id_is_replaced)
 
 BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_connection)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     plain_client c(ts.port());
     for (int i = 1; i <= 3; ++i) {
@@ -414,18 +358,18 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_connection)
         BOOST_TEST(res.body() == "item " + std::to_string(i));
         BOOST_TEST(res.keep_alive());
     }
-    BOOST_TEST(ts.srv->connections() == 1U);
+    BOOST_TEST(ts.server().connections() == 1U);
 
     // Pipelined: two requests in one write, two answers in order.
     c.write("GET /items/8 HTTP/1.1\r\nHost: x\r\n\r\nGET /items/9 HTTP/1.1\r\nHost: x\r\n\r\n");
     BOOST_TEST(c.read().body() == "item 8");
     BOOST_TEST(c.read().body() == "item 9");
-    BOOST_TEST(ts.srv->connections() == 1U);
+    BOOST_TEST(ts.server().connections() == 1U);
 }
 
 BOOST_AUTO_TEST_CASE(connection_close_is_honoured)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     plain_client c(ts.port());
     c.send(http::verb::get, "/hello", {{"Connection", "close"}});
@@ -438,7 +382,7 @@ BOOST_AUTO_TEST_CASE(connection_close_is_honoured)
 
 BOOST_AUTO_TEST_CASE(head_has_the_get_headers_and_no_body)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     plain_client c(ts.port());
     c.send(http::verb::get, "/hello");
@@ -455,7 +399,7 @@ BOOST_AUTO_TEST_CASE(head_has_the_get_headers_and_no_body)
 
 BOOST_AUTO_TEST_CASE(unknown_path_and_method_through_the_server)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     auto r = test::http_call(ts.port(), http::verb::get, "/nope");
     BOOST_TEST(r.status == 404U);
@@ -470,7 +414,7 @@ BOOST_AUTO_TEST_CASE(unknown_path_and_method_through_the_server)
 
 BOOST_AUTO_TEST_CASE(body_within_the_limit_is_read)
 {
-    test_server ts;
+    http_server ts;
     web::server_options o;
     o.body_limit = 1024;
     ts.start(o);
@@ -489,7 +433,7 @@ BOOST_AUTO_TEST_CASE(body_within_the_limit_is_read)
 
 BOOST_AUTO_TEST_CASE(body_over_the_limit_with_content_length_is_413)
 {
-    test_server ts;
+    http_server ts;
     web::server_options o;
     o.body_limit = 1024;
     ts.start(o);
@@ -510,7 +454,7 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_with_content_length_is_413)
 
 BOOST_AUTO_TEST_CASE(body_over_the_limit_with_chunked_encoding_is_413)
 {
-    test_server ts;
+    http_server ts;
     web::server_options o;
     o.body_limit = 1024;
     ts.start(o);
@@ -529,7 +473,7 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_with_chunked_encoding_is_413)
 
 BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431)
 {
-    test_server ts;
+    http_server ts;
     web::server_options o;
     o.header_limit = 1024;
     ts.start(o);
@@ -544,7 +488,7 @@ BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431)
 
 BOOST_AUTO_TEST_CASE(garbage_is_400_malformed_request)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     for (std::string raw : {std::string("THIS IS NOT HTTP\r\n\r\n"), std::string("\x01\x02\x03\x04\r\n\r\n"),
                             std::string("GET /hello HTTP/1.1\r\nno colon here\r\n\r\n"),
@@ -564,7 +508,7 @@ BOOST_AUTO_TEST_CASE(garbage_is_400_malformed_request)
 
 BOOST_AUTO_TEST_CASE(stalled_half_header_is_cut_off)
 {
-    test_server ts;
+    http_server ts;
     web::server_options o;
     o.header_timeout = 200ms;
     ts.start(o);
@@ -576,7 +520,7 @@ BOOST_AUTO_TEST_CASE(stalled_half_header_is_cut_off)
 
 BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_is_closed)
 {
-    test_server ts;
+    http_server ts;
     web::server_options o;
     o.idle_timeout = 200ms;
     ts.start(o);
@@ -591,12 +535,12 @@ BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_is_closed)
     // A connection that never sends anything is closed as well.
     plain_client silent(ts.port());
     BOOST_TEST(closed_by_server(silent.wait_closed(10s)));
-    BOOST_TEST(wait_until([&] { return ts.srv->connections() == 0; }));
+    BOOST_TEST(test::eventually([&] { return ts.server().connections() == 0; }));
 }
 
 BOOST_AUTO_TEST_CASE(expect_100_continue)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     plain_client c(ts.port());
     c.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n"
@@ -611,7 +555,7 @@ BOOST_AUTO_TEST_CASE(expect_100_continue)
 
 BOOST_AUTO_TEST_CASE(handler_problem_is_the_answer)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     auto r = test::http_call(ts.port(), http::verb::get, "/problem");
     BOOST_TEST(r.status == 409U);
@@ -624,7 +568,7 @@ BOOST_AUTO_TEST_CASE(handler_problem_is_the_answer)
 
 BOOST_AUTO_TEST_CASE(unexpected_exception_is_500_revealing_nothing)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     auto r = test::http_call(ts.port(), http::verb::get, "/boom");
     BOOST_TEST(r.status == 500U);
@@ -648,7 +592,7 @@ BOOST_AUTO_TEST_CASE(unexpected_exception_is_500_revealing_nothing)
 
 BOOST_AUTO_TEST_CASE(graceful_shutdown)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     // One idle keep-alive connection...
     plain_client idle(ts.port());
@@ -657,7 +601,7 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown)
     // ...and one request in flight.
     plain_client busy(ts.port());
     busy.send(http::verb::get, "/slow");
-    BOOST_REQUIRE(wait_until([&] { return ts.g.entered.load() == 1; }));
+    BOOST_REQUIRE(test::eventually([&] { return ts.g.entered.load() == 1; }));
 
     auto done = ts.begin_shutdown(10s);
     // The idle connection goes at once, while the busy one is still held by its handler.
@@ -677,16 +621,16 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown)
     BOOST_TEST(closed_by_server(busy.wait_closed()));
     BOOST_REQUIRE((done.wait_for(10s) == std::future_status::ready));
     done.get();
-    BOOST_TEST(ts.srv->connections() == 0U);
+    BOOST_TEST(ts.server().connections() == 0U);
 }
 
 BOOST_AUTO_TEST_CASE(shutdown_with_a_stuck_handler_completes_after_the_grace_period)
 {
-    test_server ts;
+    http_server ts;
     ts.start();
     plain_client stuck(ts.port());
     stuck.send(http::verb::get, "/forever");
-    BOOST_REQUIRE(wait_until([&] { return ts.g.entered.load() == 1; }));
+    BOOST_REQUIRE(test::eventually([&] { return ts.g.entered.load() == 1; }));
     auto done = ts.begin_shutdown(200ms);
     BOOST_REQUIRE((done.wait_for(20s) == std::future_status::ready));
     done.get();
@@ -696,7 +640,7 @@ BOOST_AUTO_TEST_CASE(shutdown_with_a_stuck_handler_completes_after_the_grace_per
 
 BOOST_AUTO_TEST_CASE(healthz_and_readyz_when_all_checks_pass)
 {
-    test_server ts;
+    http_server ts;
     std::vector<web::readiness_check> checks{{"database",
                                               []() -> net::awaitable<bool> {
                                                   co_return true;
@@ -717,7 +661,7 @@ BOOST_AUTO_TEST_CASE(healthz_and_readyz_when_all_checks_pass)
 
 BOOST_AUTO_TEST_CASE(readyz_names_a_failing_check)
 {
-    test_server ts;
+    http_server ts;
     std::vector<web::readiness_check> checks{{"database",
                                               []() -> net::awaitable<bool> {
                                                   co_return true;
@@ -744,7 +688,7 @@ BOOST_AUTO_TEST_CASE(readyz_names_a_failing_check)
 
 BOOST_AUTO_TEST_CASE(readyz_check_that_never_completes_is_503_after_the_timeout)
 {
-    test_server ts;
+    http_server ts;
     std::vector<web::readiness_check> checks{
         {"database",
          []() -> net::awaitable<bool> {
@@ -776,7 +720,7 @@ BOOST_AUTO_TEST_CASE(readyz_check_that_never_completes_is_503_after_the_timeout)
 
 BOOST_AUTO_TEST_CASE(metrics_count_requests_by_route)
 {
-    test_server ts;
+    http_server ts;
     web::add_health_routes(ts.routes, ts.metrics, {});
     ts.start();
     plain_client c(ts.port());
@@ -800,63 +744,12 @@ BOOST_AUTO_TEST_CASE(metrics_count_requests_by_route)
                text);
 }
 
-namespace {
-
-/** A self-signed certificate for "localhost" and its key, as PEM files removed at the end of the scope. */
-struct self_signed_files
-{
-    std::filesystem::path cert;
-    std::filesystem::path key;
-
-    self_signed_files()
-    {
-        auto base = std::filesystem::temp_directory_path() / ("mb_server_test_" + std::to_string(::getpid()));
-        cert = base;
-        cert += "_cert.pem";
-        key = base;
-        key += "_key.pem";
-
-        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"),
-                                                                 &EVP_PKEY_free);
-        BOOST_REQUIRE(pkey);
-        std::unique_ptr<X509, decltype(&X509_free)> x509(X509_new(), &X509_free);
-        BOOST_REQUIRE(x509);
-        X509_set_version(x509.get(), 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(x509.get()), 1);
-        X509_gmtime_adj(X509_getm_notBefore(x509.get()), -60);
-        X509_gmtime_adj(X509_getm_notAfter(x509.get()), 3600);
-        X509_set_pubkey(x509.get(), pkey.get());
-        X509_NAME* name = X509_get_subject_name(x509.get());
-        const char* cn = "localhost";
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
-        X509_set_issuer_name(x509.get(), name);
-        BOOST_REQUIRE(X509_sign(x509.get(), pkey.get(), EVP_sha256()) > 0);
-
-        std::unique_ptr<FILE, decltype(&std::fclose)> cf(std::fopen(cert.c_str(), "w"), &std::fclose);
-        BOOST_REQUIRE(cf);
-        BOOST_REQUIRE(PEM_write_X509(cf.get(), x509.get()) == 1);
-        std::unique_ptr<FILE, decltype(&std::fclose)> kf(std::fopen(key.c_str(), "w"), &std::fclose);
-        BOOST_REQUIRE(kf);
-        BOOST_REQUIRE(PEM_write_PrivateKey(kf.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
-    }
-    ~self_signed_files()
-    {
-        std::error_code ignored;
-        std::filesystem::remove(cert, ignored);
-        std::filesystem::remove(key, ignored);
-    }
-    self_signed_files(const self_signed_files&) = delete;
-    self_signed_files& operator=(const self_signed_files&) = delete;
-};
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(tls_round_trip)
 {
-    self_signed_files files;
-    test_server ts;
+    test::pem_files files;
+    http_server ts;
     web::server_options o;
-    o.tls = web::load_server_tls(files.cert.string(), files.key.string());
+    o.tls = web::load_server_tls(files.cert().string(), files.key().string());
     ts.start(o);
     tls_client c(ts.port());
     c.send(http::verb::get, "/hello");
@@ -879,10 +772,10 @@ BOOST_AUTO_TEST_CASE(tls_requests_that_arrive_together_are_all_answered)
 {
     // Two requests in two TLS records that reach the server in one read: the second one is already off
     // the socket (inside the TLS layer) when the first is answered, and must still be served.
-    self_signed_files files;
-    test_server ts;
+    test::pem_files files;
+    http_server ts;
     web::server_options o;
-    o.tls = web::load_server_tls(files.cert.string(), files.key.string());
+    o.tls = web::load_server_tls(files.cert().string(), files.key().string());
     ts.start(o);
     tls_client c(ts.port());
     c.send(http::verb::get, "/items/0");
@@ -891,7 +784,7 @@ BOOST_AUTO_TEST_CASE(tls_requests_that_arrive_together_are_all_answered)
     // Hold the server's only thread while both records arrive.
     tls_client blocker(ts.port());
     blocker.send(http::verb::get, "/block");
-    BOOST_REQUIRE(wait_until([&] { return ts.g.entered.load() == 1; }));
+    BOOST_REQUIRE(test::eventually([&] { return ts.g.entered.load() == 1; }));
     c.send(http::verb::get, "/items/1");
     c.send(http::verb::get, "/items/2");
     ts.g.release = true;

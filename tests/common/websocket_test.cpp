@@ -7,31 +7,24 @@
 #include "common/web/router.hpp"
 #include "common/web/server.hpp"
 #include "support/http_call.hpp"
+#include "support/test_server.hpp"
+#include "support/tls_cert.hpp"
+#include "support/wait.hpp"
 #include "support/ws_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <unistd.h>
 
 using namespace common::aliases;
 using namespace std::chrono_literals;
@@ -40,17 +33,6 @@ namespace web = common::web;
 using tcp = net::ip::tcp;
 
 namespace {
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 /** What the WebSocket handlers report to the test body (set on the server's thread). */
 struct observed
@@ -74,58 +56,21 @@ struct observed
     }
 };
 
-/**
- * A server on 127.0.0.1 (ephemeral port) with WebSocket test routes, run by one background thread. The
- * destructor stops the io_context, so no test can hang on it.
- */
-struct ws_server
+/** The test server with the WebSocket routes below; `seen` is what they report to the test body. */
+struct ws_server : test::test_server
 {
-    web::router routes;
-    std::shared_ptr<common::metrics::registry> metrics = std::make_shared<common::metrics::registry>();
     observed seen;
-    net::io_context ioc;
-    net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(ioc);
-    std::optional<web::server> srv;
-    std::thread thread;
 
     ws_server()
     {
         common::log::init("web_tests", common::log::level::warn);
         add_routes();
     }
-    ~ws_server()
-    {
-        ioc.stop();
-        if (thread.joinable())
-            thread.join();
-    }
+    ~ws_server() { stop(); } // before `seen` goes: the handlers use it
     ws_server(const ws_server&) = delete;
     ws_server& operator=(const ws_server&) = delete;
 
-    void start(web::server_options opts = {})
-    {
-        srv.emplace(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0), std::move(opts), routes.as_handler(),
-                    metrics);
-        srv->start();
-        thread = std::thread([this] { ioc.run(); });
-    }
-
-    unsigned short port() const { return srv->local_endpoint().port(); }
-
     std::int64_t open_websockets() { return metrics->gauge_for("mb_ws_connections", "").value(); }
-
-    std::future<void> begin_shutdown(std::chrono::milliseconds grace)
-    {
-        auto done = std::make_shared<std::promise<void>>();
-        auto f = done->get_future();
-        net::co_spawn(ioc, srv->shutdown(grace), [done](std::exception_ptr e) {
-            if (e)
-                done->set_exception(e);
-            else
-                done->set_value();
-        });
-        return f;
-    }
 
     void add_routes()
     {
@@ -200,7 +145,7 @@ BOOST_AUTO_TEST_CASE(echo_round_trip)
     {
         test::ws_client c(s.port(), "/echo", {{"X-Request-Id", "ws-test-1"}});
         BOOST_TEST(std::string(c.handshake_headers()["X-Request-Id"]) == "ws-test-1");
-        BOOST_TEST(wait_until([&] { return s.open_websockets() == 1; }));
+        BOOST_TEST(test::eventually([&] { return s.open_websockets() == 1; }));
         c.send("hello");
         BOOST_TEST(c.read().value_or("<none>") == "hello");
         std::string big(60'000, 'x'); // under the default 64 KiB limit
@@ -209,8 +154,8 @@ BOOST_AUTO_TEST_CASE(echo_round_trip)
         c.close();
         BOOST_TEST(c.closed_with().value_or(0) == 1000); // the server's answer to our close
     }
-    BOOST_TEST(wait_until([&] { return s.seen.has_ended(); }));
-    BOOST_TEST(wait_until([&] { return s.open_websockets() == 0; }));
+    BOOST_TEST(test::eventually([&] { return s.seen.has_ended(); }));
+    BOOST_TEST(test::eventually([&] { return s.open_websockets() == 0; }));
 }
 
 BOOST_AUTO_TEST_CASE(path_params_route_and_query)
@@ -357,7 +302,7 @@ BOOST_AUTO_TEST_CASE(peer_close_is_seen_by_read_with_its_code)
     c.send("ping");
     BOOST_REQUIRE(c.read().has_value());
     c.close(4321);
-    BOOST_REQUIRE(wait_until([&] { return s.seen.has_ended(); }));
+    BOOST_REQUIRE(test::eventually([&] { return s.seen.has_ended(); }));
     std::lock_guard lock(s.seen.mutex);
     BOOST_TEST(s.seen.peer_code.value_or(0) == 4321);
     BOOST_TEST(!s.seen.saw_stopping);
@@ -379,7 +324,7 @@ BOOST_AUTO_TEST_CASE(a_throwing_handler_closes_with_1011)
     test::ws_client c(s.port(), "/throws");
     BOOST_TEST(c.wait_closed());
     BOOST_TEST(c.closed_with().value_or(0) == 1011);
-    BOOST_TEST(wait_until([&] { return s.open_websockets() == 0; }));
+    BOOST_TEST(test::eventually([&] { return s.open_websockets() == 0; }));
 }
 
 BOOST_AUTO_TEST_CASE(a_handler_that_ends_with_a_read_pending_still_closes)
@@ -389,7 +334,7 @@ BOOST_AUTO_TEST_CASE(a_handler_that_ends_with_a_read_pending_still_closes)
     test::ws_client c(s.port(), "/writer-first");
     BOOST_TEST(c.read().value_or("<none>") == "bye");
     BOOST_TEST(c.wait_closed());
-    BOOST_TEST(wait_until([&] { return s.open_websockets() == 0; }));
+    BOOST_TEST(test::eventually([&] { return s.open_websockets() == 0; }));
     // As websocket.hpp says: the cancelled read leaves nothing to close with, so the connection is dropped.
     BOOST_TEST(!c.closed_with().has_value());
 }
@@ -406,7 +351,7 @@ BOOST_AUTO_TEST_CASE(message_over_the_limit_closes_with_1009)
     c.send(std::string(2000, 'b'));
     BOOST_TEST(c.wait_closed());
     BOOST_TEST(c.closed_with().value_or(0) == 1009);
-    BOOST_TEST(wait_until([&] { return s.seen.has_ended(); }));
+    BOOST_TEST(test::eventually([&] { return s.seen.has_ended(); }));
 }
 
 BOOST_AUTO_TEST_CASE(a_peer_that_does_not_answer_pings_is_dropped)
@@ -417,7 +362,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_does_not_answer_pings_is_dropped)
     s.start(o);
     // This client never reads until the end: the server's pings go unanswered.
     test::ws_client silent(s.port(), "/echo");
-    BOOST_REQUIRE(wait_until([&] { return s.seen.has_ended(); }));
+    BOOST_REQUIRE(test::eventually([&] { return s.seen.has_ended(); }));
     BOOST_TEST(silent.wait_closed());
     BOOST_TEST(!silent.closed_with().has_value()); // dropped, not closed with a code
     // This one reads for several idle periods, so it answers the pings and stays.
@@ -434,7 +379,7 @@ BOOST_AUTO_TEST_CASE(shutdown_closes_websockets_with_1001_and_completes)
     test::ws_client a(s.port(), "/echo");
     test::ws_client b(s.port(), "/rooms/9/live");
     BOOST_REQUIRE(b.read().has_value());
-    BOOST_REQUIRE(wait_until([&] { return s.open_websockets() == 2; }));
+    BOOST_REQUIRE(test::eventually([&] { return s.open_websockets() == 2; }));
     // A grace period far longer than the test: the WebSockets must not wait for it.
     auto done = s.begin_shutdown(10min);
     BOOST_TEST(a.wait_closed(10s));
@@ -443,73 +388,26 @@ BOOST_AUTO_TEST_CASE(shutdown_closes_websockets_with_1001_and_completes)
     BOOST_TEST(b.closed_with().value_or(0) == 1001);
     BOOST_REQUIRE(done.wait_for(20s) == std::future_status::ready);
     done.get();
-    BOOST_TEST(s.srv->connections() == 0U);
+    BOOST_TEST(s.server().connections() == 0U);
     BOOST_TEST(s.open_websockets() == 0);
     std::lock_guard lock(s.seen.mutex);
     BOOST_TEST(s.seen.ended);
     BOOST_TEST(s.seen.saw_stopping);
 }
 
-namespace {
-
-/** A self-signed certificate for "localhost" and its key, as PEM files removed at the end of the scope. */
-struct cert_files
-{
-    std::filesystem::path cert;
-    std::filesystem::path key;
-
-    cert_files()
-    {
-        auto base = std::filesystem::temp_directory_path() / ("mb_ws_test_" + std::to_string(::getpid()));
-        cert = base.string() + "_cert.pem";
-        key = base.string() + "_key.pem";
-        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"),
-                                                                 &EVP_PKEY_free);
-        BOOST_REQUIRE(pkey);
-        std::unique_ptr<X509, decltype(&X509_free)> x509(X509_new(), &X509_free);
-        BOOST_REQUIRE(x509);
-        X509_set_version(x509.get(), 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(x509.get()), 2);
-        X509_gmtime_adj(X509_getm_notBefore(x509.get()), -60);
-        X509_gmtime_adj(X509_getm_notAfter(x509.get()), 3600);
-        X509_set_pubkey(x509.get(), pkey.get());
-        X509_NAME* name = X509_get_subject_name(x509.get());
-        const char* cn = "localhost";
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
-        X509_set_issuer_name(x509.get(), name);
-        BOOST_REQUIRE(X509_sign(x509.get(), pkey.get(), EVP_sha256()) > 0);
-        std::unique_ptr<FILE, decltype(&std::fclose)> cf(std::fopen(cert.c_str(), "w"), &std::fclose);
-        BOOST_REQUIRE(cf);
-        BOOST_REQUIRE(PEM_write_X509(cf.get(), x509.get()) == 1);
-        std::unique_ptr<FILE, decltype(&std::fclose)> kf(std::fopen(key.c_str(), "w"), &std::fclose);
-        BOOST_REQUIRE(kf);
-        BOOST_REQUIRE(PEM_write_PrivateKey(kf.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
-    }
-    ~cert_files()
-    {
-        std::error_code ignored;
-        std::filesystem::remove(cert, ignored);
-        std::filesystem::remove(key, ignored);
-    }
-    cert_files(const cert_files&) = delete;
-    cert_files& operator=(const cert_files&) = delete;
-};
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(tls_round_trip)
 {
-    cert_files files;
+    test::pem_files files;
     ws_server s;
     web::server_options o;
-    o.tls = web::load_server_tls(files.cert.string(), files.key.string());
+    o.tls = web::load_server_tls(files.cert().string(), files.key().string());
     s.start(o);
     test::ws_client c(s.port(), "/echo", {}, true);
     c.send("over tls");
     BOOST_TEST(c.read().value_or("<none>") == "over tls");
     c.close();
     BOOST_TEST(c.closed_with().value_or(0) == 1000);
-    BOOST_TEST(wait_until([&] { return s.seen.has_ended(); }));
+    BOOST_TEST(test::eventually([&] { return s.seen.has_ended(); }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
