@@ -15,13 +15,9 @@ std::string device_path(std::int64_t d, const std::string& rest = "")
     return "/devices/" + std::to_string(d) + rest;
 }
 
-/** Ann owns a home, Bob owns another; one lamp is provisioned (not yet claimed). */
-struct setup
+/** The household, and Bob owns another home; one lamp is provisioned (not yet claimed). */
+struct setup : household
 {
-    running_sim sim;
-    std::string ann_key = sim.user_key(sim.create_user("Ann"));
-    std::string bob_key = sim.user_key(sim.create_user("Bob"));
-    std::int64_t home = sim.create_home(ann_key, "Flat");
     std::int64_t bob_home = sim.create_home(bob_key, "Other");
     json::object lamp = sim.provision_device("lamp");
     std::int64_t lamp_id = lamp.at("id").as_int64();

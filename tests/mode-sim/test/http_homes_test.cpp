@@ -15,17 +15,6 @@ std::string home_path(std::int64_t h, const std::string& rest = "")
     return "/homes/" + std::to_string(h) + rest;
 }
 
-/** Two users with keys, Ann owning a home. */
-struct household
-{
-    running_sim sim;
-    std::int64_t ann = sim.create_user("Ann");
-    std::int64_t bob = sim.create_user("Bob");
-    std::string ann_key = sim.user_key(ann);
-    std::string bob_key = sim.user_key(bob);
-    std::int64_t home = sim.create_home(ann_key, "Flat");
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(modesim_http_homes)

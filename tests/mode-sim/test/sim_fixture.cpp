@@ -141,4 +141,11 @@ void running_sim::claim(const boost::json::object& device, std::int64_t home_id,
     BOOST_REQUIRE_MESSAGE(r.status == 201, r);
 }
 
+void running_sim::emit_event(const boost::json::object& device, const boost::json::object& event)
+{
+    auto r = call(http::verb::put, "/devices/" + std::to_string(device.at("id").as_int64()) + "/event", event,
+                  std::string(device.at("apiKey").as_string()));
+    BOOST_REQUIRE_MESSAGE(r.status == 204, r);
+}
+
 } // namespace modesim_test

@@ -7,6 +7,7 @@
 #include "errors.hpp"
 
 #include "support/http_call.hpp"
+#include "support/wait.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,6 +24,7 @@
 namespace modesim_test {
 
 using namespace common::aliases;
+using test::eventually;
 using test::http_result;
 
 inline constexpr const char* byou_key = "test-byou-key";
@@ -69,6 +71,8 @@ public:
     boost::json::object provision_device(const std::string& device_class = "lamp");
     /** Registers the device for claiming and claims it into `home_id` with `user_key`. */
     void claim(const boost::json::object& device, std::int64_t home_id, const std::string& user_key);
+    /** PUT /devices/{id}/event with the device's own key (`device` as provision_device gave it). */
+    void emit_event(const boost::json::object& device, const boost::json::object& event);
 
 private:
     net::io_context ioc_;
@@ -76,6 +80,20 @@ private:
     std::unique_ptr<modesim::app> app_;
     std::vector<std::thread> threads_;
     unsigned short port_ = 0;
+};
+
+/**
+ * The cast most HTTP and WebSocket tests start from, on a fresh emulator: users Ann and Bob with their
+ * user keys, and Ann's home "Flat", of which Bob is not a member. Tests extend it with what they need.
+ */
+struct household
+{
+    running_sim sim;
+    std::int64_t ann = sim.create_user("Ann");
+    std::int64_t bob = sim.create_user("Bob");
+    std::string ann_key = sim.user_key(ann);
+    std::string bob_key = sim.user_key(bob);
+    std::int64_t home = sim.create_home(ann_key, "Flat");
 };
 
 } // namespace modesim_test

@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -23,17 +22,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* hook_key = "whk-test-key";
-
-bool eventually(const std::function<bool()>& pred)
-{
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 /** Test settings with the webhook at `url` and short retries (tests may change them). */
 modesim::settings hook_settings(const std::string& url)
@@ -67,10 +55,7 @@ struct home_with_devices
 
     void emit(const json::object& device, const std::string& event_type, json::object data = {})
     {
-        auto r = sim.call(verb::put, "/devices/" + std::to_string(device.at("id").as_int64()) + "/event",
-                          json::object{{"eventType", event_type}, {"eventData", std::move(data)}},
-                          std::string(device.at("apiKey").as_string()));
-        BOOST_REQUIRE_MESSAGE(r.status == 204, r);
+        sim.emit_event(device, {{"eventType", event_type}, {"eventData", std::move(data)}});
     }
     json::array deliveries() const
     {

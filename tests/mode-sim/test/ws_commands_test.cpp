@@ -7,27 +7,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <chrono>
-#include <functional>
-#include <thread>
-
 using namespace modesim_test;
-using namespace std::chrono_literals;
 using http::verb;
 namespace json = boost::json;
 
 namespace {
-
-bool eventually(const std::function<bool()>& pred)
-{
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 /** "<status> <reason>" of a refused handshake, or "connected". */
 std::string refusal_of(unsigned short port, const std::string& target, const test::header_list& headers)
@@ -46,18 +30,14 @@ std::string refusal_of(unsigned short port, const std::string& target, const tes
     return "connected";
 }
 
-/** Ann's home with a claimed lamp; Bob is not a member. */
-struct household
+/** The household with a lamp claimed into Ann's home. */
+struct with_lamp : household
 {
-    running_sim sim;
-    std::string ann_key = sim.user_key(sim.create_user("Ann"));
-    std::string bob_key = sim.user_key(sim.create_user("Bob"));
-    std::int64_t home = sim.create_home(ann_key, "Flat");
     json::object lamp = sim.provision_device("lamp");
     std::int64_t lamp_id = lamp.at("id").as_int64();
     std::string lamp_key = std::string(lamp.at("apiKey").as_string());
 
-    household() { sim.claim(lamp, home, ann_key); }
+    with_lamp() { sim.claim(lamp, home, ann_key); }
 
     std::string channel() const { return "/devices/" + std::to_string(lamp_id) + "/command"; }
     test::header_list auth(const std::string& key) const { return {{"Authorization", "ModeCloud " + key}}; }
@@ -77,7 +57,7 @@ struct household
 
 BOOST_AUTO_TEST_SUITE(modesim_ws_commands)
 
-BOOST_FIXTURE_TEST_CASE(a_device_connects_with_its_key, household)
+BOOST_FIXTURE_TEST_CASE(a_device_connects_with_its_key, with_lamp)
 {
     BOOST_TEST(!connected());
     BOOST_TEST(!device().contains("lastConnectTime"));
@@ -89,7 +69,7 @@ BOOST_FIXTURE_TEST_CASE(a_device_connects_with_its_key, household)
     BOOST_TEST(eventually([&] { return channels() == 2U; }));
 }
 
-BOOST_FIXTURE_TEST_CASE(a_command_arrives_on_the_device_socket_exactly_as_sent, household)
+BOOST_FIXTURE_TEST_CASE(a_command_arrives_on_the_device_socket_exactly_as_sent, with_lamp)
 {
     test::ws_client first(sim.port(), channel(), auth(lamp_key));
     test::ws_client second(sim.port(), channel() + "?authToken=" + lamp_key);
@@ -111,14 +91,14 @@ BOOST_FIXTURE_TEST_CASE(a_command_arrives_on_the_device_socket_exactly_as_sent, 
     BOOST_TEST(log[0] == json::value(cmd));
 }
 
-BOOST_FIXTURE_TEST_CASE(a_command_with_no_connection_is_409, household)
+BOOST_FIXTURE_TEST_CASE(a_command_with_no_connection_is_409, with_lamp)
 {
     json::object cmd{{"action", "switch"}};
     BOOST_TEST(error_of(command(cmd, ann_key)) == "409 DEVICE_OFFLINE");
     BOOST_TEST(sim.call(verb::get, "/_sim/devices/" + std::to_string(lamp_id) + "/commands").json().as_array().empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(disconnecting_marks_the_device_offline, household)
+BOOST_FIXTURE_TEST_CASE(disconnecting_marks_the_device_offline, with_lamp)
 {
     {
         test::ws_client c(sim.port(), channel(), auth(lamp_key));
@@ -137,7 +117,7 @@ BOOST_FIXTURE_TEST_CASE(disconnecting_marks_the_device_offline, household)
     BOOST_TEST(eventually([&] { return !connected(); }));
 }
 
-BOOST_FIXTURE_TEST_CASE(only_the_device_key_may_open_its_channel, household)
+BOOST_FIXTURE_TEST_CASE(only_the_device_key_may_open_its_channel, with_lamp)
 {
     auto other = sim.provision_device("sensor");
     std::string other_key(other.at("apiKey").as_string());
@@ -155,7 +135,7 @@ BOOST_FIXTURE_TEST_CASE(only_the_device_key_may_open_its_channel, household)
     BOOST_TEST(error_of(sim.call(verb::get, channel(), "", lamp_key)) == "426 UPGRADE_REQUIRED");
 }
 
-BOOST_FIXTURE_TEST_CASE(reset_closes_the_channels, household)
+BOOST_FIXTURE_TEST_CASE(reset_closes_the_channels, with_lamp)
 {
     test::ws_client c(sim.port(), channel(), auth(lamp_key));
     BOOST_REQUIRE(eventually([&] { return channels() == 1U; }));

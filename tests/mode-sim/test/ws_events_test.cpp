@@ -8,8 +8,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
-#include <functional>
-#include <thread>
 
 using namespace modesim_test;
 using namespace std::chrono_literals;
@@ -18,27 +16,10 @@ namespace json = boost::json;
 
 namespace {
 
-bool eventually(const std::function<bool()>& pred)
+/** The household with a lamp in Ann's home; Bob owns another with a sensor; Cy has no home. */
+struct neighbours : household
 {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
-/** Ann owns a home with a lamp, Bob owns another with a sensor; Cy has no home. */
-struct neighbours
-{
-    running_sim sim;
-    std::int64_t ann = sim.create_user("Ann");
-    std::int64_t bob = sim.create_user("Bob");
-    std::string ann_key = sim.user_key(ann);
-    std::string bob_key = sim.user_key(bob);
     std::string cy_key = sim.user_key(sim.create_user("Cy"));
-    std::int64_t home = sim.create_home(ann_key, "Flat");
     std::int64_t bob_home = sim.create_home(bob_key, "House");
     json::object lamp = sim.provision_device("lamp");
     json::object sensor = sim.provision_device("sensor");
@@ -55,12 +36,6 @@ struct neighbours
         auto c = std::make_unique<test::ws_client>(sim.port(), "/userSession/websocket?authToken=" + key);
         BOOST_REQUIRE(eventually([&] { return sim.sim().model().counts().event_streams == nth; }));
         return c;
-    }
-    void emit(const json::object& device, const json::object& event)
-    {
-        auto r = sim.call(verb::put, "/devices/" + std::to_string(device.at("id").as_int64()) + "/event", event,
-                          std::string(device.at("apiKey").as_string()));
-        BOOST_REQUIRE_MESSAGE(r.status == 204, r);
     }
 };
 
@@ -79,7 +54,7 @@ BOOST_AUTO_TEST_SUITE(modesim_ws_events)
 BOOST_FIXTURE_TEST_CASE(a_member_receives_the_event_as_delivered, neighbours)
 {
     auto ann_stream = stream(ann_key, 1);
-    emit(lamp, {{"eventType", "motion"}, {"eventData", {{"level", 3}, {"zone", "hall"}}}});
+    sim.emit_event(lamp, {{"eventType", "motion"}, {"eventData", {{"level", 3}, {"zone", "hall"}}}});
     auto e = frame_json(ann_stream->read());
     BOOST_TEST(e.at("eventType").as_string() == "motion");
     BOOST_TEST(e.at("eventData") == json::parse(R"({"level":3,"zone":"hall"})"));
@@ -96,8 +71,8 @@ BOOST_FIXTURE_TEST_CASE(a_non_member_receives_nothing, neighbours)
 {
     auto bob_stream = stream(bob_key, 1);
     auto cy_stream = stream(cy_key, 2);
-    emit(lamp, {{"eventType", "in_ann_home"}});
-    emit(sensor, {{"eventType", "in_bob_home"}});
+    sim.emit_event(lamp, {{"eventType", "in_ann_home"}});
+    sim.emit_event(sensor, {{"eventType", "in_bob_home"}});
     // Frames reach a socket in the order they were raised: had Bob been sent Ann's event, it would come first.
     BOOST_TEST(frame_json(bob_stream->read()).at("eventType").as_string() == "in_bob_home");
     BOOST_TEST(!cy_stream->read(300ms).has_value());
@@ -112,7 +87,7 @@ BOOST_FIXTURE_TEST_CASE(two_members_both_receive_it, neighbours)
     auto ann_stream = stream(ann_key, 1);
     auto bob_stream = stream(bob_key, 2);
     auto ann_again = stream(ann_key, 3); // a second stream of the same user gets its own copy
-    emit(lamp, {{"eventType", "shared"}});
+    sim.emit_event(lamp, {{"eventType", "shared"}});
     for (auto* s : {ann_stream.get(), bob_stream.get(), ann_again.get()})
         BOOST_TEST(frame_json(s->read()).at("eventType").as_string() == "shared");
 }
@@ -123,12 +98,12 @@ BOOST_FIXTURE_TEST_CASE(membership_counts_when_the_event_is_raised, neighbours)
     auto home_members = "/homes/" + std::to_string(home) + "/members";
     // Bob joins after opening his stream: he gets the home's events from then on ...
     BOOST_REQUIRE(sim.call(verb::post, home_members, json::object{{"userId", bob}}, ann_key).status == 201U);
-    emit(lamp, {{"eventType", "while_member"}});
+    sim.emit_event(lamp, {{"eventType", "while_member"}});
     BOOST_TEST(frame_json(bob_stream->read()).at("eventType").as_string() == "while_member");
     // ... and none once he has left.
     BOOST_REQUIRE(sim.call(verb::delete_, home_members + "/" + std::to_string(bob), "", ann_key).status == 204U);
-    emit(lamp, {{"eventType", "after_leaving"}});
-    emit(sensor, {{"eventType", "own_home"}});
+    sim.emit_event(lamp, {{"eventType", "after_leaving"}});
+    sim.emit_event(sensor, {{"eventType", "own_home"}});
     BOOST_TEST(frame_json(bob_stream->read()).at("eventType").as_string() == "own_home");
 }
 
