@@ -4,49 +4,17 @@
 #   2. the p99 of GET /v1/me at a fixed rate, alone and while 200 logins run at once.
 # Builds and starts what it needs (throwaway stack, MODE emulator, one gateway) on loopback.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-./scripts/install-deps.sh --with-bench >/dev/null
-./scripts/build.sh >/dev/null
-bin=${MB_BUILD_DIR:-$root/build}
-
-work=$(mktemp -d /tmp/mb-bench-XXXXXX)
-stack=$(mktemp -d /tmp/mb-bench-stack-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    ./scripts/stack.sh stop "$stack" >/dev/null 2>&1 || true
-    rm -rf "$work" "$stack"
-}
-trap cleanup EXIT
-./scripts/stack.sh start "$stack" >/dev/null
-eval "$(./scripts/stack.sh env "$stack")"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_start
 
 sim_port=28190
 gw_port=28180
-MODESIM_LISTEN=127.0.0.1:$sim_port MODESIM_LOG_LEVEL=warn "$bin/tests/mode-sim/mode-sim" >"$work/sim.log" 2>&1 &
-pids+=($!)
+start_mode_sim $sim_port
 # The login storm logs in to one account over and over: lift its attempt limit for the measurement.
-MB_LISTEN=127.0.0.1:$gw_port MB_MODE_API_URL=http://127.0.0.1:$sim_port MB_MODE_PROJECT_ID=1 \
-    MB_MODE_PROJECT_KEY=sim-project-key MB_SECRET_KEY=$(openssl rand -base64 32) \
-    MB_PUBLIC_URL=http://127.0.0.1:$gw_port MB_LOG_LEVEL=warn \
-    MB_RATE_LOGIN_FAILURES_PER_ACCOUNT=1000000/1m \
-    "$bin/services/gateway/modebridge-gateway" >"$work/gateway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$gw_port/readyz" 2>/dev/null && break
-    sleep 0.1
-done
-
-email=bench@example.com
-password='correct horse battery staple'
-curl -fsS -o /dev/null -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Bench\"}" "http://127.0.0.1:$gw_port/v1/auth/register"
-psql -q "$MB_DATABASE_URL" -c "UPDATE users SET email_verified_at = now()"
-login_body="{\"email\":\"$email\",\"password\":\"$password\"}"
-token=$(curl -fsS -H 'Content-Type: application/json' -d "$login_body" "http://127.0.0.1:$gw_port/v1/auth/login" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+start_gateway $gw_port $sim_port MB_RATE_LOGIN_FAILURES_PER_ACCOUNT=1000000/1m
+wait_ready $gw_port
+bench_login $gw_port
 
 load="$bin/bench/mb-load"
 me_url=http://127.0.0.1:$gw_port/v1/me

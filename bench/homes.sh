@@ -3,49 +3,19 @@
 # through the gateway against the same request straight to the MODE emulator, same tool, same
 # connections, one run each, back to back; then the throughput ratio and the p99 the gateway adds.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-./scripts/install-deps.sh --with-bench >/dev/null
-./scripts/build.sh >/dev/null
-bin=${MB_BUILD_DIR:-$root/build}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_start
+
 connections=${CONNECTIONS:-32}
 duration=${DURATION:-10s}
 
-work=$(mktemp -d /tmp/mb-bench-XXXXXX)
-stack=$(mktemp -d /tmp/mb-bench-stack-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    ./scripts/stack.sh stop "$stack" >/dev/null 2>&1 || true
-    rm -rf "$work" "$stack"
-}
-trap cleanup EXIT
-./scripts/stack.sh start "$stack" >/dev/null
-eval "$(./scripts/stack.sh env "$stack")"
-
 sim_port=28290
 gw_port=28280
-MODESIM_LISTEN=127.0.0.1:$sim_port MODESIM_LOG_LEVEL=warn MODESIM_THREADS=1 \
-    "$bin/tests/mode-sim/mode-sim" >"$work/sim.log" 2>&1 &
-pids+=($!)
-MB_LISTEN=127.0.0.1:$gw_port MB_MODE_API_URL=http://127.0.0.1:$sim_port MB_MODE_PROJECT_ID=1 \
-    MB_MODE_PROJECT_KEY=sim-project-key MB_SECRET_KEY=$(openssl rand -base64 32) \
-    MB_PUBLIC_URL=http://127.0.0.1:$gw_port MB_LOG_LEVEL=warn MB_THREADS=${GATEWAY_THREADS:-1} \
-    "$bin/services/gateway/modebridge-gateway" >"$work/gateway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$gw_port/readyz" 2>/dev/null && break
-    sleep 0.1
-done
-
-email=bench@example.com
-password='correct horse battery staple'
-curl -fsS -o /dev/null -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Bench\"}" "http://127.0.0.1:$gw_port/v1/auth/register"
-psql -q "$MB_DATABASE_URL" -c "UPDATE users SET email_verified_at = now()"
-token=$(curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
-    "http://127.0.0.1:$gw_port/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+start_mode_sim $sim_port MODESIM_THREADS=1
+start_gateway $gw_port $sim_port MB_THREADS="${GATEWAY_THREADS:-1}"
+wait_ready $gw_port
+bench_login $gw_port
 for name in Home Cabin Flat; do
     curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
         -d "{\"name\":\"$name\"}" "http://127.0.0.1:$gw_port/v1/homes"

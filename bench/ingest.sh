@@ -4,37 +4,19 @@
 # latency; then what PostgreSQL alone allows on the same machine: commits per second of one-row
 # insert transactions (pgbench), with one client (one fsync after another) and with many.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-./scripts/install-deps.sh --with-bench >/dev/null
-./scripts/build.sh >/dev/null
-bin=${MB_BUILD_DIR:-$root/build}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_start
+
 connections=${CONNECTIONS:-64}
 duration=${DURATION:-10s}
-
-work=$(mktemp -d /tmp/mb-bench-XXXXXX)
-stack=$(mktemp -d /tmp/mb-bench-stack-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    ./scripts/stack.sh stop "$stack" >/dev/null 2>&1 || true
-    rm -rf "$work" "$stack"
-}
-trap cleanup EXIT
-./scripts/stack.sh start "$stack" >/dev/null
-eval "$(./scripts/stack.sh env "$stack")"
 
 port=28381
 url=https://hooks.example.test/v1/mode/events
 key=$(openssl rand -hex 16)
-MB_LISTEN=127.0.0.1:$port MB_WEBHOOK_URL=$url MB_WEBHOOK_KEY=$key MB_LOG_LEVEL=warn \
-    "$bin/services/webhook-ingest/modebridge-ingest" >"$work/ingest.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-    sleep 0.1
-done
+run_bg ingest env MB_LISTEN="127.0.0.1:$port" MB_WEBHOOK_URL="$url" MB_WEBHOOK_KEY="$key" MB_LOG_LEVEL=warn \
+    "$bin/services/webhook-ingest/modebridge-ingest"
+wait_ready $port
 
 cat >"$work/event.json" <<'JSON'
 {"homeId":173,"timestamp":"2026-11-25T10:00:00.000Z","eventType":"temperature","eventData":{"celsius":21.5},"originDeviceId":260,"originDeviceClass":"thermostat","benchSeq":0}
