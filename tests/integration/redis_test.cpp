@@ -1,5 +1,6 @@
 #include "common/redis/connection.hpp"
 #include "common/redis/subscriber.hpp"
+#include "support/coro.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 
@@ -37,55 +38,8 @@ namespace credis = common::redis; // `redis` is the test suite's namespace
 
 namespace {
 
+using namespace test::coro;
 using test::redis_server;
-
-/**
- * Runs `body` on a fresh io_context (on `threads` threads) for at most `limit`, then rethrows what
- * it threw. A hang fails the test instead of blocking it.
- */
-void run_async(
-    const std::function<net::awaitable<void>(net::io_context&)>& body,
-    std::chrono::seconds limit = 30s,
-    int threads = 1
-)
-{
-    net::io_context ioc;
-    std::atomic<bool> finished{false};
-    std::exception_ptr failure;
-    net::co_spawn(ioc, body(ioc), [&](std::exception_ptr ep) {
-        failure = ep;
-        finished = true;
-    });
-    std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i)
-        pool.emplace_back([&] { ioc.run_for(limit); });
-    ioc.run_for(limit);
-    for (auto& t : pool)
-        t.join();
-    BOOST_REQUIRE_MESSAGE(
-        finished.load(), "the test coroutine did not finish within " << limit.count() << " s"
-    );
-    if (failure)
-        std::rethrow_exception(failure);
-}
-
-net::awaitable<void> sleep_for(std::chrono::milliseconds d)
-{
-    net::steady_timer t(co_await net::this_coro::executor, d);
-    co_await t.async_wait(net::use_awaitable);
-}
-
-/** Polls `pred` every 20 ms; false if it did not hold within `limit`. */
-net::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds limit = 10s)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            co_return false;
-        co_await sleep_for(20ms);
-    }
-    co_return true;
-}
 
 /** The credis::error `op` threw, or nullopt when it succeeded. */
 template <typename T>
