@@ -95,8 +95,6 @@ struct http_server : test::test_server
         add_test_routes();
     }
     ~http_server() { stop(); } // before `g` goes: the handlers use it
-    http_server(const http_server&) = delete;
-    http_server& operator=(const http_server&) = delete;
 
     void add_test_routes()
     {

@@ -67,8 +67,6 @@ struct ws_server : test::test_server
         add_routes();
     }
     ~ws_server() { stop(); } // before `seen` goes: the handlers use it
-    ws_server(const ws_server&) = delete;
-    ws_server& operator=(const ws_server&) = delete;
 
     std::int64_t open_websockets() { return metrics->gauge_for("mb_ws_connections", "").value(); }
 
