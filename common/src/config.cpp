@@ -233,6 +233,9 @@ service_settings load_service_settings(const env& e, std::string_view default_li
     auto hw = std::max(1U, std::thread::hardware_concurrency());
     s.threads = static_cast<std::size_t>(e.integer("MB_THREADS", hw, 1, 256));
     s.db_pool_size = static_cast<std::size_t>(e.integer("MB_DB_POOL_SIZE", 4, 1, 128));
+    s.db_timeout = e.duration("MB_DB_TIMEOUT", s.db_timeout);
+    if (s.db_timeout.count() < 100)
+        env::fail("MB_DB_TIMEOUT", "must be at least 100ms");
     s.log_level = e.get("MB_LOG_LEVEL", "info");
     try {
         (void)log::parse_level(s.log_level);

@@ -17,6 +17,8 @@ db::pool_options pool_options(const std::string& name, const config::service_set
     db::pool_options o;
     o.url = s.database_url;
     o.size = s.db_pool_size;
+    o.statement_timeout = s.db_timeout;
+    o.queue_timeout = s.db_timeout;
     o.application_name = "modebridge-" + name;
     o.statements = std::move(statements);
     return o;

@@ -279,6 +279,7 @@ BOOST_AUTO_TEST_CASE(service_settings_from_a_minimal_environment)
     BOOST_TEST(s.tls_key_file.empty());
     BOOST_TEST(s.threads >= 1U);
     BOOST_TEST(s.db_pool_size == 4U);
+    BOOST_TEST(s.db_timeout.count() == 5'000);
     BOOST_TEST(s.log_level == "info");
     BOOST_TEST(s.shutdown_grace.count() == 10'000);
     BOOST_TEST(s.body_limit == 1024U * 1024U);
@@ -290,6 +291,7 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     v["MB_LISTEN"] = "127.0.0.1:9001";
     v["MB_THREADS"] = "3";
     v["MB_DB_POOL_SIZE"] = "8";
+    v["MB_DB_TIMEOUT"] = "1500ms";
     v["MB_LOG_LEVEL"] = "debug";
     v["MB_SHUTDOWN_GRACE"] = "2500ms";
     v["MB_BODY_LIMIT"] = "65536";
@@ -299,6 +301,7 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     BOOST_TEST(s.listen.port() == 9001);
     BOOST_TEST(s.threads == 3U);
     BOOST_TEST(s.db_pool_size == 8U);
+    BOOST_TEST(s.db_timeout.count() == 1500);
     BOOST_TEST(s.log_level == "debug");
     BOOST_TEST(s.shutdown_grace.count() == 2500);
     BOOST_TEST(s.body_limit == 65536U);
@@ -337,6 +340,7 @@ BOOST_AUTO_TEST_CASE(service_settings_invalid_values_name_the_variable)
     const std::map<std::string, std::string> bad{{"MB_LISTEN", "nowhere"},
                                                  {"MB_THREADS", "0"},
                                                  {"MB_DB_POOL_SIZE", "1000"},
+                                                 {"MB_DB_TIMEOUT", "10ms"},
                                                  {"MB_LOG_LEVEL", "verbose"},
                                                  {"MB_SHUTDOWN_GRACE", "soon"},
                                                  {"MB_BODY_LIMIT", "12"},

@@ -29,7 +29,12 @@ struct fixture
 {
     gateway::settings cfg = test_settings();
     net::io_context ioc;
-    common::db::pg_pool pool{common::db::pool_options{"postgresql://unused@127.0.0.1:1/none", 1, {}, {}, {}, ""}};
+    common::db::pg_pool pool{[] {
+        common::db::pool_options o;
+        o.url = "postgresql://unused@127.0.0.1:1/none";
+        o.size = 1;
+        return o;
+    }()};
     gateway::user_store users{pool};
     common::client::http_client http{ioc.get_executor()};
     common::mode::client mode{http, "http://127.0.0.1:1", std::chrono::seconds(1)};

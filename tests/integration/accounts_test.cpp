@@ -1,6 +1,7 @@
 // The accounts table of api.md, row by row, through the real gateway, SMTP sink, PostgreSQL and Redis.
 #include "support/account_flow.hpp"
 #include "support/stack.hpp"
+#include "support/tcp_relay.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -305,6 +306,36 @@ BOOST_AUTO_TEST_CASE(without_smtp_mails_go_to_the_log)
     BOOST_TEST(gw.proc->wait_for_output("\"mail.logged\"", std::chrono::seconds(10)));
     BOOST_TEST(gw.proc->output().find("verify-email?token=") != std::string::npos);
     BOOST_TEST(test::mails_to(email).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_database_that_stops_answering_is_a_503_and_logins_work_once_it_answers)
+{
+    test::scratch_database db;
+    test::tcp_relay relay(db.url());
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(relay.rewrite_url(db.url()), sim.base_url(), {{"MB_DB_TIMEOUT", "1s"}});
+    auto email = test::unique_email("hung-db");
+    test::verified_login(gw, email);
+
+    relay.freeze();
+    // Connections stay open and nothing answers: the gateway gives up within its deadline (far below
+    // http_call's 10 s) instead of holding the request.
+    expect_problem(test::login(gw, email), 503, "STORE_UNAVAILABLE");
+    expect_problem(test::post_json(gw, "/v1/auth/register",
+                                   {{"email", test::unique_email("hung-db")}, {"password", good_password}, {"name", "N"}}),
+                   503, "STORE_UNAVAILABLE");
+    BOOST_TEST(test::http_call(gw.port, http::verb::get, "/readyz").status == 503U);
+
+    relay.thaw();
+    test::http_result again;
+    for (int i = 0; i < 8; ++i) {
+        again = test::login(gw, email);
+        if (again.status == 200U)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    BOOST_TEST(again.status == 200U, again);
+    BOOST_TEST(gw.proc->running());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 #include "support/http_call.hpp"
 #include "support/services.hpp"
 #include "support/stack.hpp"
+#include "support/tcp_relay.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -218,6 +219,36 @@ BOOST_AUTO_TEST_CASE(a_killed_ingest_loses_nothing_it_acknowledged)
         in_store.insert(r[0].as<int>());
     for (int n : acknowledged)
         BOOST_TEST(in_store.count(n) == 1U, "acknowledged event " << n << " is missing");
+}
+
+BOOST_AUTO_TEST_CASE(a_database_that_stops_answering_is_a_503_not_a_hang_and_the_redelivery_is_stored_once)
+{
+    test::scratch_database db;
+    test::tcp_relay relay(db.url());
+    // One connection: the writer cannot dodge the hung one by opening another.
+    auto ingest = test::start_ingest(relay.rewrite_url(db.url()), {{"MB_DB_TIMEOUT", "1s"}, {"MB_DB_POOL_SIZE", "1"}});
+    BOOST_TEST_REQUIRE(post_event(ingest, event_body(77, "tick", 0)).status == 204U);
+
+    relay.freeze();
+    // The server holds the connection open and says nothing: the ingest gives up on it (within its
+    // deadline, far below http_call's 10 s) and acknowledges nothing.
+    auto body = event_body(77, "tick", 1);
+    expect_problem(post_event(ingest, body), 503, "STORE_UNAVAILABLE");
+    BOOST_TEST(test::http_call(ingest.port, http::verb::get, "/readyz").status == 503U);
+    BOOST_TEST(test::http_call(ingest.port, http::verb::get, "/healthz").status == 200U);
+
+    relay.thaw();
+    // MODE redelivers; it lands, once, whatever became of the attempt that was cut.
+    test::http_result again;
+    for (int i = 0; i < 50; ++i) {
+        again = post_event(ingest, body);
+        if (again.status == 204U)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    BOOST_TEST(again.status == 204U, again);
+    BOOST_TEST(stored(db.url(), "home_id = 77") == 2);
+    BOOST_TEST(ingest.proc->running());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

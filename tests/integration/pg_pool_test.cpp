@@ -2,6 +2,7 @@
 
 #include "support/process.hpp"
 #include "support/stack.hpp"
+#include "support/tcp_relay.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -134,6 +135,77 @@ BOOST_AUTO_TEST_CASE(an_unreachable_database_is_unavailable_not_a_hang)
         }
         BOOST_TEST(!(co_await pool.ping()));
     });
+}
+
+namespace {
+
+// Runs `n` jobs at once on `pool`; how many failed with `unavailable`, and how many succeeded.
+std::pair<int, int> run_jobs(common::db::pg_pool& pool, int n)
+{
+    int unavailable = 0;
+    int ok = 0;
+    net::io_context ioc;
+    for (int i = 0; i < n; ++i)
+        net::co_spawn(
+            ioc,
+            [&]() -> net::awaitable<void> {
+                try {
+                    co_await pool.run([](pqxx::connection& c) {
+                        pqxx::work tx(c);
+                        tx.exec_prepared1("add", 1, 1);
+                        tx.commit();
+                    });
+                    ++ok;
+                } catch (const common::db::unavailable& e) {
+                    BOOST_TEST(e.code() == "STORE_UNAVAILABLE");
+                    ++unavailable;
+                }
+            },
+            [](std::exception_ptr e) {
+                if (e)
+                    std::rethrow_exception(e);
+            });
+    // Far beyond the pool's deadlines: a job still running then is a hang.
+    ioc.run_for(std::chrono::seconds(30));
+    BOOST_TEST_REQUIRE(ioc.stopped(), "jobs were still waiting on a hung server after 30 s");
+    return {unavailable, ok};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_server_that_stops_answering_fails_jobs_instead_of_hanging_and_the_pool_recovers)
+{
+    test::scratch_database db;
+    test::tcp_relay relay(db.url());
+    auto o = options(relay.rewrite_url(db.url()), 2);
+    o.statement_timeout = std::chrono::milliseconds(500);
+    o.stall_grace = std::chrono::milliseconds(500);
+    o.queue_timeout = std::chrono::milliseconds(1500);
+    common::db::pg_pool pool(o);
+    // Thawed before the pool goes, even when the test fails half-way, so that its workers can finish.
+    struct thaw_on_exit
+    {
+        test::tcp_relay& relay;
+        ~thaw_on_exit() { relay.thaw(); }
+    } thaw_guard{relay};
+    BOOST_TEST_REQUIRE(run_jobs(pool, 2).second == 2); // both connections open, through the relay
+
+    relay.freeze();
+    // Two jobs block on the open connections until they are cut; the rest wait for a connection, then
+    // give up or find the pool failing fast. Every one ends as `unavailable`.
+    auto [unavailable, ok] = run_jobs(pool, 6);
+    BOOST_TEST(unavailable == 6);
+    BOOST_TEST(ok == 0);
+
+    relay.thaw();
+    bool recovered = false;
+    for (int i = 0; i < 50 && !recovered; ++i) {
+        recovered = run_jobs(pool, 1).second == 1;
+        if (!recovered)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST(recovered);
+    BOOST_TEST(run_jobs(pool, 4).second == 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

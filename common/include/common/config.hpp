@@ -80,6 +80,8 @@ struct service_settings
     std::string tls_key_file;
     std::size_t threads = 2;
     std::size_t db_pool_size = 4;
+    /** Deadline of one database transaction; a server silent past it is treated as hung. */
+    std::chrono::milliseconds db_timeout{5'000};
     std::string log_level = "info";
     std::chrono::milliseconds shutdown_grace{10'000};
     std::size_t body_limit = 1024 * 1024;

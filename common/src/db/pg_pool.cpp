@@ -7,6 +7,13 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <map>
+#include <stop_token>
+#include <thread>
+
 namespace common::db {
 
 namespace {
@@ -38,9 +45,79 @@ std::string with_params(const pool_options& o)
 
 } // namespace
 
+/**
+ * One thread that cuts the connection of a job whose server has not answered by its deadline. libpq
+ * blocks in recv() for as long as a hung (stopped, frozen, partitioned) server keeps the TCP connection
+ * open; shutting the socket down wakes it with an error, so the job fails and its caller gets a 503
+ * instead of waiting for ever.
+ */
+class pg_pool::watchdog
+{
+public:
+    explicit watchdog(std::chrono::milliseconds limit)
+        : limit_(limit)
+        , thread_([this](const std::stop_token& stop) { loop(stop); })
+    {
+    }
+
+    /** Watches socket `fd` from now until `unwatch`. */
+    std::uint64_t watch(int fd)
+    {
+        std::lock_guard lock(mutex_);
+        auto id = ++next_;
+        entries_.emplace(id, entry{fd, std::chrono::steady_clock::now() + limit_, false});
+        return id;
+    }
+
+    /** Stops watching; true when the connection was cut meanwhile (it must not be used again). */
+    bool unwatch(std::uint64_t id)
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(id);
+        if (it == entries_.end())
+            return false;
+        bool cut = it->second.cut;
+        entries_.erase(it);
+        return cut;
+    }
+
+private:
+    struct entry
+    {
+        int fd;
+        std::chrono::steady_clock::time_point deadline;
+        bool cut;
+    };
+
+    void loop(const std::stop_token& stop)
+    {
+        std::unique_lock lock(mutex_);
+        while (!stop.stop_requested()) {
+            cv_.wait_for(lock, stop, std::chrono::milliseconds(100), [] { return false; });
+            auto now = std::chrono::steady_clock::now();
+            for (auto& [id, e] : entries_) {
+                if (e.cut || now < e.deadline)
+                    continue;
+                // Under the lock: the connection (and so the descriptor) outlives its entry.
+                ::shutdown(e.fd, SHUT_RDWR);
+                e.cut = true;
+                log::warn("db.no_answer", {{"after_ms", static_cast<std::int64_t>(limit_.count())}});
+            }
+        }
+    }
+
+    std::chrono::milliseconds limit_;
+    std::mutex mutex_;
+    std::condition_variable_any cv_;
+    std::map<std::uint64_t, entry> entries_;
+    std::uint64_t next_ = 0;
+    std::jthread thread_; // last: it uses the members above
+};
+
 pg_pool::pg_pool(pool_options opts)
     : opts_(std::move(opts))
     , conninfo_(with_params(opts_))
+    , watchdog_(std::make_unique<watchdog>(opts_.statement_timeout + opts_.stall_grace))
     , workers_(opts_.size)
 {
 }
@@ -50,11 +127,19 @@ pg_pool::~pg_pool()
     workers_.join();
 }
 
-std::unique_ptr<pqxx::connection> pg_pool::acquire()
+void pg_pool::fail_fast_for(std::chrono::milliseconds d) noexcept
 {
+    auto ticks = std::chrono::duration_cast<std::chrono::steady_clock::duration>(d).count();
+    down_until_.store(now_ticks() + ticks, std::memory_order_relaxed);
+}
+
+std::unique_ptr<pqxx::connection> pg_pool::acquire(std::chrono::steady_clock::time_point queued)
+{
+    if (std::chrono::steady_clock::now() - queued > opts_.queue_timeout)
+        throw unavailable("database busy: no connection became free in time");
     {
         std::lock_guard lock(mutex_);
-        if (!idle_.empty()) {
+        while (!idle_.empty()) {
             auto c = std::move(idle_.back());
             idle_.pop_back();
             if (c->is_open())
@@ -64,21 +149,34 @@ std::unique_ptr<pqxx::connection> pg_pool::acquire()
     if (now_ticks() < down_until_.load(std::memory_order_relaxed))
         throw unavailable("database unavailable");
     try {
-        auto c = std::make_unique<pqxx::connection>(conninfo_);
+        return connect();
+    } catch (const pqxx::broken_connection& e) {
+        // Fail fast for a moment rather than paying a connect attempt on every request.
+        fail_fast_for(std::chrono::milliseconds(500));
+        log::warn("db.connect", {{"error", std::string(e.what()).substr(0, 200)}});
+        throw unavailable("database unavailable");
+    }
+}
+
+std::unique_ptr<pqxx::connection> pg_pool::connect()
+{
+    // libpq's connect_timeout bounds the connection itself; the set-up after it is watched.
+    auto c = std::make_unique<pqxx::connection>(conninfo_);
+    auto id = watchdog_->watch(c->sock());
+    try {
         {
             pqxx::nontransaction setup(*c);
             setup.exec(fmt::format("SET statement_timeout = {}", opts_.statement_timeout.count()));
         }
         for (const auto& [name, sql] : opts_.statements)
             c->prepare(name, sql);
-        return c;
-    } catch (const pqxx::broken_connection& e) {
-        // Fail fast for a moment rather than paying a connect attempt on every request.
-        auto backoff = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::milliseconds(500));
-        down_until_.store(now_ticks() + backoff.count(), std::memory_order_relaxed);
-        log::warn("db.connect", {{"error", std::string(e.what()).substr(0, 200)}});
-        throw unavailable("database unavailable");
+    } catch (...) {
+        watchdog_->unwatch(id);
+        throw;
     }
+    if (watchdog_->unwatch(id))
+        throw pqxx::broken_connection("the database did not answer in time");
+    return c;
 }
 
 void pg_pool::release(std::unique_ptr<pqxx::connection> c)
@@ -87,8 +185,31 @@ void pg_pool::release(std::unique_ptr<pqxx::connection> c)
     idle_.push_back(std::move(c));
 }
 
-void pg_pool::broken(const std::exception& e)
+pg_pool::lease::lease(pg_pool& pool, std::unique_ptr<pqxx::connection> c)
+    : pool_(pool)
+    , c_(std::move(c))
+    , watch_(pool_.watchdog_->watch(c_->sock()))
 {
+}
+
+pg_pool::lease::~lease()
+{
+    bool cut = pool_.watchdog_->unwatch(watch_);
+    if (c_ && !cut && c_->is_open())
+        pool_.release(std::move(c_));
+}
+
+void pg_pool::lease::broken(const std::exception& e)
+{
+    // Unwatched before it is closed, so that the watchdog never touches a reused descriptor.
+    bool cut = pool_.watchdog_->unwatch(watch_);
+    watch_ = 0;
+    c_.reset(); // closed, not returned
+    if (cut) {
+        // A hung server: the next jobs fail at once for a moment instead of each waiting on it.
+        pool_.fail_fast_for(std::chrono::seconds(1));
+        throw unavailable("database did not answer in time");
+    }
     log::warn("db.connection_lost", {{"error", std::string(e.what()).substr(0, 200)}});
     throw unavailable("database connection lost");
 }

@@ -32,7 +32,13 @@ struct pool_options
     std::string url;
     std::size_t size = 4;
     std::chrono::seconds connect_timeout{3};
-    std::chrono::milliseconds statement_timeout{10'000};
+    /** PostgreSQL cancels a statement running longer. A job (one transaction) whose server stays silent
+        for this plus `stall_grace` is taken for a hung server: its connection is cut, the job fails
+        with `unavailable`. */
+    std::chrono::milliseconds statement_timeout{5'000};
+    std::chrono::milliseconds stall_grace{1'000};
+    /** A job that waited this long for a free connection fails with `unavailable` without running. */
+    std::chrono::milliseconds queue_timeout{5'000};
     /** Prepared on every connection: {name, sql}. Queries with inputs go through these only. */
     std::vector<std::pair<std::string, std::string>> statements;
     std::string application_name = "modebridge";
@@ -59,7 +65,8 @@ public:
     template <class F>
     net::awaitable<std::invoke_result_t<F&, pqxx::connection&>> run(F f)
     {
-        auto job = [this, &f]() { return with_connection(f); };
+        auto queued = std::chrono::steady_clock::now();
+        auto job = [this, &f, queued]() { return with_connection(f, queued); };
         co_return co_await workers_.run(job);
     }
 
@@ -72,45 +79,56 @@ public:
     void join() { workers_.join(); }
 
 private:
-    class lease;
+    class watchdog;
+
+    /** A connection in use by one job, watched for a server that stops answering. On destruction the
+        connection goes back to the pool, unless it broke or was cut. */
+    class lease
+    {
+    public:
+        lease(pg_pool& pool, std::unique_ptr<pqxx::connection> c);
+        ~lease();
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+
+        pqxx::connection& connection() noexcept { return *c_; }
+        /** The connection broke under the job: close it, and throw `unavailable`. */
+        [[noreturn]] void broken(const std::exception& e);
+
+    private:
+        pg_pool& pool_;
+        std::unique_ptr<pqxx::connection> c_;
+        std::uint64_t watch_;
+    };
 
     template <class F>
-    std::invoke_result_t<F&, pqxx::connection&> with_connection(F& f);
+    std::invoke_result_t<F&, pqxx::connection&> with_connection(F& f, std::chrono::steady_clock::time_point queued);
 
-    std::unique_ptr<pqxx::connection> acquire();
+    std::unique_ptr<pqxx::connection> acquire(std::chrono::steady_clock::time_point queued);
+    std::unique_ptr<pqxx::connection> connect();
     void release(std::unique_ptr<pqxx::connection> c);
-    [[noreturn]] void broken(const std::exception& e);
+    void fail_fast_for(std::chrono::milliseconds d) noexcept;
 
     pool_options opts_;
     std::string conninfo_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<pqxx::connection>> idle_;
     std::atomic<std::int64_t> down_until_{0}; // steady_clock ticks: fail fast until then
+    std::unique_ptr<watchdog> watchdog_;
     blocking_pool workers_;
 };
 
 template <class F>
-std::invoke_result_t<F&, pqxx::connection&> pg_pool::with_connection(F& f)
+std::invoke_result_t<F&, pqxx::connection&> pg_pool::with_connection(F& f, std::chrono::steady_clock::time_point queued)
 {
-    auto c = acquire();
+    lease l(*this, acquire(queued));
     try {
-        if constexpr (std::is_void_v<std::invoke_result_t<F&, pqxx::connection&>>) {
-            f(*c);
-            release(std::move(c));
-        } else {
-            auto r = f(*c);
-            release(std::move(c));
-            return r;
-        }
+        // Query errors leave the connection usable once their transaction is gone: the lease returns it.
+        return f(l.connection());
     } catch (const pqxx::broken_connection& e) {
-        broken(e); // drops the connection (c goes out of scope)
+        l.broken(e);
     } catch (const pqxx::in_doubt_error& e) {
-        broken(e);
-    } catch (...) {
-        // Query errors leave the connection usable once its transaction is gone.
-        if (c && c->is_open())
-            release(std::move(c));
-        throw;
+        l.broken(e);
     }
 }
 
