@@ -500,4 +500,38 @@ BOOST_AUTO_TEST_CASE(subscriber_overflow_is_visible)
     with_redis(pubsub_overflow);
 }
 
+net::awaitable<void> pubsub_frozen(net::io_context& ioc, redis_server& srv)
+{
+    auto cfg = srv.config();
+    cfg.command_timeout = 400ms;
+    cfg.connect_timeout = 400ms;
+    credis::connection pub(ioc.get_executor(), srv.config());
+    co_await start_and_wait(pub);
+    credis::subscriber sub(ioc.get_executor(), cfg);
+    sub.subscribe("revocations");
+    sub.start();
+    BOOST_REQUIRE(co_await wait_subscribed(pub, "revocations"));
+    co_await sleep_for(1s); // several heartbeats answered: a live server is left alone
+    BOOST_TEST(sub.connected());
+
+    // The TCP connection stays up and nothing answers: only the heartbeat can tell.
+    srv.signal(SIGSTOP);
+    BOOST_TEST(co_await eventually([&] { return !sub.connected(); }, 10s));
+    srv.signal(SIGCONT);
+
+    auto marker = co_await sub.receive();
+    BOOST_TEST((marker.kind == credis::message_kind::reconnected));
+    BOOST_TEST(sub.connected());
+    BOOST_REQUIRE(co_await eventually([&] { return pub.connected(); }, 15s));
+    co_await pub.command("PUBLISH", "revocations", "after the freeze");
+    auto m = co_await sub.receive();
+    BOOST_TEST((m.kind == credis::message_kind::message));
+    BOOST_TEST(m.payload == "after the freeze");
+}
+
+BOOST_AUTO_TEST_CASE(subscriber_notices_a_frozen_server_and_comes_back)
+{
+    with_redis(pubsub_frozen);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,9 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -24,6 +27,8 @@ public:
         : session(ex, std::move(cfg), "redis.sub")
         , queue_(ex, capacity)
         , capacity_(capacity)
+        , heartbeat_(strand_)
+        , heartbeat_channel_(make_heartbeat_channel())
     {}
     ~subscriber_impl() override { abandon(); }
     subscriber_impl(const subscriber_impl&) = delete;
@@ -61,8 +66,49 @@ private:
         return std::static_pointer_cast<subscriber_impl>(shared_from_this());
     }
 
+    static std::string make_heartbeat_channel()
+    {
+        std::random_device rd;
+        std::uint64_t n = (std::uint64_t{rd()} << 32) | rd();
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(n));
+        return std::string("mb:heartbeat:") + hex;
+    }
+
+    // hiredis 0.14 drops the answer to PING in subscribed mode, but SUBSCRIBE is answered every time,
+    // even for a channel already subscribed: re-subscribing to a channel of our own is the heartbeat.
+    // A server that leaves it unanswered for command_timeout (frozen, or cut off without the TCP
+    // connection noticing) gets the connection dropped, so connected() turns false and the connection
+    // is made again, with a `reconnected` marker once it is back.
+    void heartbeat()
+    {
+        if (stopped_)
+            return;
+        auto* ac = context();
+        if (ac != nullptr && heartbeat_outstanding_ && clock::now() - heartbeat_sent_ >= cfg_.command_timeout) {
+            heartbeat_outstanding_ = false;
+            log::warn(tag_ + ".no_answer", {{"target", describe(cfg_)},
+                                            {"after_ms", static_cast<std::int64_t>(cfg_.command_timeout.count())}});
+            drop("no answer to the heartbeat within " + std::to_string(cfg_.command_timeout.count()) + " ms");
+        } else if (ac != nullptr && !heartbeat_outstanding_) {
+            heartbeat_outstanding_ = true;
+            heartbeat_sent_ = clock::now();
+            send_argv(ac, &on_push, nullptr, {"SUBSCRIBE", heartbeat_channel_});
+        }
+        heartbeat_.expires_after(std::max(cfg_.command_timeout / 2, std::chrono::milliseconds(10)));
+        heartbeat_.async_wait([self = shared_self()](const boost::system::error_code& ec) {
+            if (!ec)
+                self->heartbeat();
+        });
+    }
+
     void on_ready() override
     {
+        heartbeat_outstanding_ = false;
+        if (!heartbeat_started_) {
+            heartbeat_started_ = true;
+            heartbeat();
+        }
         // Confirmations come back in order, so the first channels_.size() "subscribe" replies are
         // this batch; the marker waits for them so a consumer's catch-up cannot miss a message.
         confirmations_pending_ = channels_.size();
@@ -77,7 +123,12 @@ private:
         send_argv(context(), &on_push, nullptr, args);
     }
 
-    void on_stop() override { queue_.close(); }
+    void on_stop() override
+    {
+        stopped_ = true;
+        heartbeat_.cancel();
+        queue_.close();
+    }
 
     void do_subscribe(const std::string& ch)
     {
@@ -119,6 +170,11 @@ private:
                     std::move(channel),
                     std::string(r->element[2]->str, r->element[2]->len)});
         } else if (type == "subscribe") {
+            if (r->element[1]->type == REDIS_REPLY_STRING &&
+                std::string_view(r->element[1]->str, r->element[1]->len) == heartbeat_channel_) {
+                heartbeat_outstanding_ = false;
+                return;
+            }
             if (confirmations_pending_ > 0 && --confirmations_pending_ == 0)
                 release_marker();
         }
@@ -158,6 +214,12 @@ private:
     bool ever_ready_ = false;
     bool marker_pending_ = false;
     bool overflow_logged_ = false;
+    net::steady_timer heartbeat_;
+    const std::string heartbeat_channel_;
+    bool heartbeat_started_ = false;
+    bool heartbeat_outstanding_ = false;
+    bool stopped_ = false;
+    clock::time_point heartbeat_sent_;
 };
 
 } // namespace detail

@@ -49,8 +49,10 @@ class subscriber_impl;
  * returns an `overflowed` marker (before the older queued messages). Consumers must therefore treat
  * both markers as "re-read the state" and tolerate duplicates after them.
  *
- * A dead peer is noticed through TCP errors and keepalive (hiredis 0.14 cannot PING in subscribed
- * mode); health-check readiness through `connection` instead.
+ * A dead or frozen peer is noticed through TCP errors, keepalive and a heartbeat: every
+ * command_timeout / 2 the connection subscribes again to a channel of its own (hiredis 0.14 drops
+ * PING answers in subscribed mode; SUBSCRIBE is always answered), and when no answer comes within
+ * command_timeout the connection is dropped and made again, so connected() tells the truth.
  *
  * Executors: hiredis work runs on a private strand of `ex`; receive() resumes on the awaiting
  * coroutine's executor. Thread safety: distinct objects: safe. Shared objects: safe; all members
