@@ -21,7 +21,10 @@ public:
     explicit stream_connection(net::any_io_executor strand, Args&&... args)
         : connection(strand)
         , stream_(strand, std::forward<Args>(args)...)
-    {}
+    {
+        // Room for a typical answer in one read (Beast would otherwise start at 512 bytes a read).
+        buffer_.reserve(8192);
+    }
 
     net::awaitable<write_result> write(const request_message& msg) override
     {
