@@ -534,4 +534,32 @@ BOOST_AUTO_TEST_CASE(subscriber_notices_a_frozen_server_and_comes_back)
     with_redis(pubsub_frozen);
 }
 
+net::awaitable<void> pubsub_sync(net::io_context& ioc, redis_server& srv)
+{
+    credis::connection pub(ioc.get_executor(), srv.config());
+    co_await start_and_wait(pub);
+    credis::subscriber sub(ioc.get_executor(), srv.config());
+    sub.start();
+    BOOST_REQUIRE(co_await eventually([&] { return sub.connected(); }, 10s));
+    // Once sync() says so, the channels subscribed before it are in effect: a message published right
+    // after is received, every time.
+    for (int i = 0; i < 20; ++i) {
+        auto ch = "sync-" + std::to_string(i);
+        sub.subscribe(ch);
+        BOOST_TEST_REQUIRE(co_await sub.sync());
+        co_await pub.command("PUBLISH", ch, "m" + std::to_string(i));
+        auto m = co_await sub.receive();
+        BOOST_TEST(m.channel == ch);
+        BOOST_TEST(m.payload == "m" + std::to_string(i));
+    }
+    srv.kill();
+    BOOST_REQUIRE(co_await eventually([&] { return !sub.connected(); }, 10s));
+    BOOST_TEST(!(co_await sub.sync()));
+}
+
+BOOST_AUTO_TEST_CASE(subscriber_sync_waits_for_the_subscriptions_before_it)
+{
+    with_redis(pubsub_sync);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

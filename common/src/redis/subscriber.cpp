@@ -4,11 +4,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <deque>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -60,10 +62,60 @@ public:
 
     std::uint64_t dropped() const noexcept { return dropped_.load(); }
 
+    /** See subscriber::sync(). */
+    net::awaitable<bool> sync()
+    {
+        auto w = std::make_shared<sync_waiter>(co_await net::this_coro::executor);
+        w->timer.expires_after(cfg_.command_timeout);
+        net::post(strand_, [self = shared_self(), w] {
+            auto* ac = self->context();
+            if (ac == nullptr || self->stopped_) {
+                finish(w, false);
+                return;
+            }
+            // Answers come in order: once this one is back, every SUBSCRIBE sent before it is in effect.
+            self->heartbeat_answers_.push_back(w);
+            send_argv(ac, &on_push, nullptr, {"SUBSCRIBE", self->heartbeat_channel_});
+        });
+        while (!w->finished.load()) {
+            auto [ec] = co_await w->timer.async_wait(net::as_tuple(net::use_awaitable));
+            if (!ec)
+                break; // the deadline passed
+        }
+        co_return w->finished.load() && w->ok.load();
+    }
+
 private:
     std::shared_ptr<subscriber_impl> shared_self()
     {
         return std::static_pointer_cast<subscriber_impl>(shared_from_this());
+    }
+
+    struct sync_waiter
+    {
+        explicit sync_waiter(net::any_io_executor ex)
+            : timer(std::move(ex))
+        {
+        }
+        net::steady_timer timer; // on the waiting coroutine's executor
+        std::atomic<bool> finished{false};
+        std::atomic<bool> ok{false};
+    };
+
+    static void finish(const std::shared_ptr<sync_waiter>& w, bool ok)
+    {
+        w->ok.store(ok);
+        w->finished.store(true);
+        net::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+    }
+
+    // A new connection or the end: answers still awaited on the old one will never come.
+    void fail_sync_waiters()
+    {
+        for (auto& w : heartbeat_answers_)
+            if (w)
+                finish(w, false);
+        heartbeat_answers_.clear();
     }
 
     static std::string make_heartbeat_channel()
@@ -93,6 +145,7 @@ private:
         } else if (ac != nullptr && !heartbeat_outstanding_) {
             heartbeat_outstanding_ = true;
             heartbeat_sent_ = clock::now();
+            heartbeat_answers_.push_back(nullptr);
             send_argv(ac, &on_push, nullptr, {"SUBSCRIBE", heartbeat_channel_});
         }
         heartbeat_.expires_after(std::max(cfg_.command_timeout / 2, std::chrono::milliseconds(10)));
@@ -105,6 +158,7 @@ private:
     void on_ready() override
     {
         heartbeat_outstanding_ = false;
+        fail_sync_waiters();
         if (!heartbeat_started_) {
             heartbeat_started_ = true;
             heartbeat();
@@ -127,6 +181,7 @@ private:
     {
         stopped_ = true;
         heartbeat_.cancel();
+        fail_sync_waiters();
         queue_.close();
     }
 
@@ -172,7 +227,12 @@ private:
         } else if (type == "subscribe") {
             if (r->element[1]->type == REDIS_REPLY_STRING &&
                 std::string_view(r->element[1]->str, r->element[1]->len) == heartbeat_channel_) {
-                heartbeat_outstanding_ = false;
+                heartbeat_outstanding_ = false; // any answer shows the server is alive
+                if (!heartbeat_answers_.empty()) {
+                    if (auto w = heartbeat_answers_.front())
+                        finish(w, true);
+                    heartbeat_answers_.pop_front();
+                }
                 return;
             }
             if (confirmations_pending_ > 0 && --confirmations_pending_ == 0)
@@ -220,6 +280,8 @@ private:
     bool heartbeat_outstanding_ = false;
     bool stopped_ = false;
     clock::time_point heartbeat_sent_;
+    // One entry per heartbeat SUBSCRIBE in flight, in order: nullptr for the periodic ones.
+    std::deque<std::shared_ptr<sync_waiter>> heartbeat_answers_;
 };
 
 } // namespace detail
@@ -254,6 +316,12 @@ void subscriber::subscribe(std::string channel)
 void subscriber::unsubscribe(std::string channel)
 {
     impl_->unsubscribe(std::move(channel));
+}
+
+net::awaitable<bool> subscriber::sync()
+{
+    auto impl = impl_;
+    co_return co_await impl->sync();
 }
 
 net::awaitable<message> subscriber::receive()

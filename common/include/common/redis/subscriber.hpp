@@ -75,6 +75,12 @@ public:
     void subscribe(std::string channel);
     void unsubscribe(std::string channel);
 
+    /** Waits until every subscribe() called before it is in effect on the server (answers come back in
+        order, so a round trip behind them is enough): true then. False when not connected, or no
+        answer within command_timeout; the channels are then subscribed with the next connection, which
+        a `reconnected` marker announces. */
+    net::awaitable<bool> sync();
+
     /** The next message or marker. Throws error(unavailable) once stopped. */
     net::awaitable<message> receive();
 
