@@ -1,6 +1,8 @@
 #include "membership_store.hpp"
 
 #include <pqxx/result>
+
+#include <algorithm>
 #include <pqxx/transaction>
 
 namespace gateway {
@@ -39,19 +41,21 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
         {"member_upsert",
          "INSERT INTO home_members (home_id, user_id, role) VALUES ($1, $2::uuid, $3) "
          "ON CONFLICT (home_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()"},
-        {"member_remove", "DELETE FROM home_members WHERE home_id = $1 AND user_id = $2::uuid"},
+        {"member_remove", "DELETE FROM home_members WHERE home_id = $1 AND user_id = $2::uuid RETURNING user_id::text"},
         {"member_remove_mode_user",
-         "DELETE FROM home_members WHERE home_id = $1 AND user_id = (SELECT id FROM users WHERE mode_user_id = $2)"},
-        {"member_remove_home", "DELETE FROM home_members WHERE home_id = $1"},
+         "DELETE FROM home_members WHERE home_id = $1 AND user_id = (SELECT id FROM users WHERE mode_user_id = $2) "
+         "RETURNING user_id::text"},
+        {"member_remove_home", "DELETE FROM home_members WHERE home_id = $1 RETURNING user_id::text"},
         {"member_sync_user_delete",
-         "DELETE FROM home_members WHERE user_id = $1::uuid AND NOT (home_id = ANY($2::bigint[]))"},
+         "DELETE FROM home_members WHERE user_id = $1::uuid AND NOT (home_id = ANY($2::bigint[])) RETURNING home_id"},
         {"member_sync_user_insert",
          "INSERT INTO home_members (home_id, user_id) SELECT h, $1::uuid FROM unnest($2::bigint[]) AS t(h) "
-         "ON CONFLICT (home_id, user_id) DO NOTHING"},
+         "ON CONFLICT (home_id, user_id) DO NOTHING RETURNING home_id"},
+        {"member_users_of_home", "SELECT user_id::text FROM home_members WHERE home_id = $1"},
         {"member_known_users",
          "SELECT mode_user_id, id::text, name, email FROM users WHERE mode_user_id = ANY($1::bigint[])"},
         {"member_sync_home_delete",
-         "DELETE FROM home_members WHERE home_id = $1 AND NOT (user_id = ANY($2::uuid[]))"},
+         "DELETE FROM home_members WHERE home_id = $1 AND NOT (user_id = ANY($2::uuid[])) RETURNING user_id::text"},
         {"member_notified",
          "UPDATE home_members SET notified_at = now() WHERE home_id = $1 AND user_id = $2::uuid "
          "AND notified_at IS NULL RETURNING home_id"},
@@ -68,6 +72,9 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
         {"events_of_home",
          "SELECT seq, payload FROM events WHERE home_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"},
         {"member_homes_of", "SELECT home_id FROM home_members WHERE user_id = $1::uuid ORDER BY home_id"},
+        {"events_of_homes",
+         "SELECT seq, payload FROM events WHERE home_id = ANY($1::bigint[]) AND seq > $2 ORDER BY seq LIMIT $3"},
+        {"events_last_seq", "SELECT coalesce(max(seq), 0) FROM events"},
     };
 }
 
@@ -79,16 +86,34 @@ net::awaitable<void> membership_store::upsert(std::int64_t home_id, std::string 
         tx.exec_prepared("member_upsert", home_id, user_id, role);
         tx.commit();
     });
+    std::vector<std::string> ids{user_id};
+    co_await changed(std::move(ids));
+}
+
+net::awaitable<void> membership_store::changed(std::vector<std::string> user_ids)
+{
+    if (notify_ && !user_ids.empty())
+        co_await notify_(std::move(user_ids));
+}
+
+std::vector<std::string> membership_store::user_ids(const pqxx::result& r)
+{
+    std::vector<std::string> out;
+    for (const auto& row : r)
+        out.push_back(row[0].as<std::string>());
+    return out;
 }
 
 net::awaitable<void> membership_store::remove(std::int64_t home_id, std::string user_id)
 {
     forget(user_id);
-    co_await db_.run([&](pqxx::connection& c) {
+    auto gone = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
-        tx.exec_prepared("member_remove", home_id, user_id);
+        auto r = tx.exec_prepared("member_remove", home_id, user_id);
         tx.commit();
+        return user_ids(r);
     });
+    co_await changed(std::move(gone));
 }
 
 net::awaitable<void> membership_store::remove_mode_user(std::int64_t home_id, std::int64_t mode_user_id)
@@ -97,11 +122,13 @@ net::awaitable<void> membership_store::remove_mode_user(std::int64_t home_id, st
         std::lock_guard lock(mutex_);
         synced_.clear();
     }
-    co_await db_.run([&](pqxx::connection& c) {
+    auto gone = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
-        tx.exec_prepared("member_remove_mode_user", home_id, mode_user_id);
+        auto r = tx.exec_prepared("member_remove_mode_user", home_id, mode_user_id);
         tx.commit();
+        return user_ids(r);
     });
+    co_await changed(std::move(gone));
 }
 
 net::awaitable<void> membership_store::remove_home(std::int64_t home_id)
@@ -110,11 +137,13 @@ net::awaitable<void> membership_store::remove_home(std::int64_t home_id)
         std::lock_guard lock(mutex_);
         synced_.clear();
     }
-    co_await db_.run([&](pqxx::connection& c) {
+    auto gone = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
-        tx.exec_prepared("member_remove_home", home_id);
+        auto r = tx.exec_prepared("member_remove_home", home_id);
         tx.commit();
+        return user_ids(r);
     });
+    co_await changed(std::move(gone));
 }
 
 void membership_store::forget(const std::string& user_id)
@@ -133,21 +162,30 @@ bool membership_store::list_changed(const std::string& user_id, std::size_t fing
 net::awaitable<void> membership_store::sync_user(std::string user_id, std::vector<std::int64_t> homes,
                                                  std::size_t fingerprint)
 {
-    co_await db_.run([&](pqxx::connection& c) {
+    bool any = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
-        tx.exec_prepared("member_sync_user_delete", user_id, pg_int_array(homes));
-        tx.exec_prepared("member_sync_user_insert", user_id, pg_int_array(homes));
+        auto removed = tx.exec_prepared("member_sync_user_delete", user_id, pg_int_array(homes));
+        auto added = tx.exec_prepared("member_sync_user_insert", user_id, pg_int_array(homes));
         tx.commit();
+        return !removed.empty() || !added.empty();
     });
-    std::lock_guard lock(mutex_);
-    synced_[user_id] = fingerprint;
+    {
+        std::lock_guard lock(mutex_);
+        synced_[user_id] = fingerprint;
+    }
+    if (any) {
+        std::vector<std::string> ids{user_id};
+        co_await changed(std::move(ids));
+    }
 }
 
 net::awaitable<std::vector<known_member>>
 membership_store::sync_home(std::int64_t home_id, std::vector<std::pair<std::int64_t, std::string>> members)
 {
+    std::vector<std::string> touched;
     auto ours = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
+        auto before = user_ids(tx.exec_prepared("member_users_of_home", home_id));
         std::vector<std::int64_t> mode_ids;
         for (auto& [id, role] : members)
             mode_ids.push_back(id);
@@ -162,10 +200,14 @@ membership_store::sync_home(std::int64_t home_id, std::vector<std::pair<std::int
             our_ids.push_back(m.user_id);
             found.push_back(std::move(m));
         }
-        tx.exec_prepared("member_sync_home_delete", home_id, pg_text_array(our_ids));
+        touched = user_ids(tx.exec_prepared("member_sync_home_delete", home_id, pg_text_array(our_ids)));
+        for (const auto& id : our_ids)
+            if (std::find(before.begin(), before.end(), id) == before.end())
+                touched.push_back(id);
         tx.commit();
         return found;
     });
+    co_await changed(std::move(touched));
     {
         std::lock_guard lock(mutex_);
         synced_.clear(); // the home's members changed under other users' records
@@ -192,6 +234,26 @@ membership_store::events(std::int64_t home_id, std::int64_t after, int limit)
         for (const auto& r : tx.exec_prepared("events_of_home", home_id, after, limit))
             out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
         return out;
+    });
+}
+
+net::awaitable<std::vector<std::pair<std::int64_t, std::string>>>
+membership_store::events_of_homes(std::vector<std::int64_t> homes, std::int64_t after, int limit)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<std::pair<std::int64_t, std::string>> out;
+        for (const auto& r : tx.exec_prepared("events_of_homes", pg_int_array(homes), after, limit))
+            out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
+        return out;
+    });
+}
+
+net::awaitable<std::int64_t> membership_store::last_seq()
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        return tx.exec_prepared1("events_last_seq")[0].as<std::int64_t>();
     });
 }
 

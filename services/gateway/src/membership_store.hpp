@@ -2,7 +2,10 @@
 
 #include "common/db/pg_pool.hpp"
 
+#include <pqxx/result>
+
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <optional>
@@ -38,6 +41,10 @@ public:
 
     static std::vector<std::pair<std::string, std::string>> statements();
 
+    /** Told the users whose homes changed in the record, after each change (the live streams follow). */
+    using change_notifier = std::function<net::awaitable<void>(std::vector<std::string> user_ids)>;
+    void on_change(change_notifier n) { notify_ = std::move(n); }
+
     net::awaitable<void> upsert(std::int64_t home_id, std::string user_id, std::string role);
     net::awaitable<void> remove(std::int64_t home_id, std::string user_id);
     /** Removes our user with this MODE user id from the home. */
@@ -58,15 +65,23 @@ public:
     /** Stored events of a home after `after`, oldest first: {seq, payload}. */
     net::awaitable<std::vector<std::pair<std::int64_t, std::string>>> events(std::int64_t home_id, std::int64_t after,
                                                                            int limit);
+    /** Stored events of any of these homes after `after`, oldest first: {seq, payload}. */
+    net::awaitable<std::vector<std::pair<std::int64_t, std::string>>>
+    events_of_homes(std::vector<std::int64_t> homes, std::int64_t after, int limit);
+    /** The highest seq stored (0 when none): every event up to it is committed and readable. */
+    net::awaitable<std::int64_t> last_seq();
     /** The homes a user belongs to, by our record. */
     net::awaitable<std::vector<std::int64_t>> homes_of(std::string user_id);
 
 private:
     void forget(const std::string& user_id);
+    net::awaitable<void> changed(std::vector<std::string> user_ids);
+    static std::vector<std::string> user_ids(const pqxx::result& r);
 
     common::db::pg_pool& db_;
     std::mutex mutex_;
     std::unordered_map<std::string, std::size_t> synced_; // user → fingerprint of the list last recorded
+    change_notifier notify_;
 };
 
 /** "{1,2,3}": a PostgreSQL array literal of integers. */
