@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "account_service.hpp"
+#include "live_hub.hpp"
 #include "mail_outbox.hpp"
 #include "mail_worker.hpp"
 #include "member_flow.hpp"
@@ -8,6 +9,7 @@
 #include "mode_access.hpp"
 #include "mode_linker.hpp"
 #include "routes/accounts.hpp"
+#include "routes/events.hpp"
 #include "routes/homes.hpp"
 #include "services.hpp"
 #include "session_auth.hpp"
@@ -19,6 +21,7 @@
 
 #include "common/client/http_client.hpp"
 #include "common/crypto/crypto.hpp"
+#include "common/log.hpp"
 #include "common/mode/client.hpp"
 #include "common/ratelimit/limiter.hpp"
 #include "common/redis/connection.hpp"
@@ -75,16 +78,30 @@ struct app::impl
         , members(host.db())
         , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer})
         , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds}
+        , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics())
     {
         linker.announce_to(bus);
+        // Live streams follow their users' homes: every change of the record is announced on the user's
+        // channel (best effort; a stream also re-reads its homes when Redis comes back).
+        members.on_change([this](std::vector<std::string> ids) -> net::awaitable<void> {
+            for (const auto& id : ids) {
+                try {
+                    co_await host.redis().command("PUBLISH", user_channel(id), R"({"type":"membership.changed"})");
+                } catch (const std::exception& e) {
+                    common::log::warn("live.announce_failed", {{"user_id", id}, {"error", e.what()}});
+                }
+            }
+        });
         add_account_routes(host.routes(), svc);
         add_home_routes(host.routes(), svc);
+        add_event_routes(host.routes(), svc, hub);
     }
 
     int run()
     {
         // Each loop owns a timer on its strand, so each runs there.
         net::co_spawn(bus.executor(), bus.run(), common::service_host::log_failure("sessions.bus"));
+        net::co_spawn(host.ioc(), hub.run(), common::service_host::log_failure("live.hub"));
         int code = host.run(
             [this]() -> net::awaitable<void> {
                 co_await accounts.prepare();
@@ -95,6 +112,7 @@ struct app::impl
                 linker.stop();
                 mailer.stop();
                 bus.stop();
+                hub.stop();
                 http.close_idle();
                 co_return;
             });
@@ -122,6 +140,7 @@ struct app::impl
     membership_store members;
     member_flow adds;
     services svc;
+    live_hub hub;
 };
 
 app::app(settings s)

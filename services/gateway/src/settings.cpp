@@ -103,6 +103,7 @@ settings load_settings(const common::config::env& e)
     if (flow != "direct" && flow != "confirm-first")
         env::fail("MB_MEMBER_FLOW", "must be direct or confirm-first");
     s.member_confirm_first = flow == "confirm-first";
+    s.live_backlog = static_cast<std::size_t>(e.integer("MB_LIVE_BACKLOG", 1000, 10, 1'000'000));
     return s;
 }
 

@@ -48,6 +48,8 @@ struct settings
     common::ratelimit::rule reset_mails_per_address{"reset_mail", 1, std::chrono::minutes(1)};
     /** Confirm-first member flow: the invitee accepts before the membership is made. */
     bool member_confirm_first = false;
+    /** Messages a live stream may have waiting before it is closed as too slow (4008). */
+    std::size_t live_backlog = 1000;
     /** Take the client address from X-Forwarded-For (last hop): only behind a proxy that sets it. */
     bool trust_forwarded_for = false;
 };

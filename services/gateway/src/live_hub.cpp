@@ -1,0 +1,115 @@
+#include "live_hub.hpp"
+
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace gateway {
+
+std::string home_channel(std::int64_t home_id)
+{
+    return "mb:home:" + std::to_string(home_id);
+}
+
+std::string user_channel(const std::string& user_id)
+{
+    return "mb:user:" + user_id;
+}
+
+namespace {
+
+// The seq of a published event (webhook-ingest's {"type":"event","seq":N,...}); 0 when there is none.
+std::int64_t seq_of(const std::string& payload)
+{
+    boost::system::error_code ec;
+    auto v = boost::json::parse(payload, ec);
+    if (ec || !v.is_object())
+        return 0;
+    const auto* seq = v.as_object().if_contains("seq");
+    return seq != nullptr && seq->is_int64() && seq->get_int64() > 0 ? seq->get_int64() : 0;
+}
+
+} // namespace
+
+live_hub::live_hub(net::any_io_executor ex, common::redis::config cfg, common::metrics::registry& metrics)
+    : subscriber_(std::move(ex), std::move(cfg), 16384)
+{
+    metrics.add_callback_gauge("mb_live_streams", "Open live event streams on this instance",
+                     [this] { return static_cast<double>(listeners_.load()); });
+}
+
+void live_hub::add(listener& l, const std::vector<std::string>& channels)
+{
+    std::lock_guard lock(mutex_);
+    auto& count = registered_[&l];
+    if (count == 0)
+        listeners_.fetch_add(1);
+    for (const auto& ch : channels) {
+        auto& set = channels_[ch];
+        if (!set.insert(&l).second)
+            continue;
+        ++count;
+        if (set.size() == 1)
+            subscriber_.subscribe(ch);
+    }
+}
+
+void live_hub::remove(listener& l, const std::vector<std::string>& channels)
+{
+    std::lock_guard lock(mutex_);
+    auto reg = registered_.find(&l);
+    if (reg == registered_.end())
+        return;
+    for (const auto& ch : channels) {
+        auto it = channels_.find(ch);
+        if (it == channels_.end() || it->second.erase(&l) == 0)
+            continue;
+        --reg->second;
+        if (it->second.empty()) {
+            channels_.erase(it);
+            subscriber_.unsubscribe(ch);
+        }
+    }
+    if (reg->second <= 0) {
+        registered_.erase(reg);
+        listeners_.fetch_sub(1);
+    }
+}
+
+net::awaitable<void> live_hub::run()
+{
+    subscriber_.start();
+    while (!stopped_.load()) {
+        common::redis::message m;
+        try {
+            m = co_await subscriber_.receive();
+        } catch (const common::redis::error&) {
+            co_return; // stopped
+        }
+        if (m.kind != common::redis::message_kind::message) {
+            common::log::info("live.resync", {{"why", m.kind == common::redis::message_kind::reconnected
+                                                           ? "redis reconnected"
+                                                           : "subscription queue overflowed"}});
+            std::lock_guard lock(mutex_);
+            for (auto& [l, count] : registered_)
+                l->resync();
+            continue;
+        }
+        std::int64_t seq = m.channel.starts_with("mb:home:") ? seq_of(m.payload) : 0;
+        std::lock_guard lock(mutex_);
+        auto it = channels_.find(m.channel);
+        if (it == channels_.end())
+            continue;
+        for (auto* l : it->second)
+            l->deliver(m.channel, seq, m.payload);
+    }
+}
+
+void live_hub::stop()
+{
+    stopped_.store(true);
+    subscriber_.stop();
+}
+
+} // namespace gateway

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "common/net/aliases.hpp"
+#include "common/redis/subscriber.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace common::metrics {
+class registry;
+}
+
+namespace gateway {
+
+using namespace common::aliases;
+
+/** The Redis channel of a home's events (webhook-ingest publishes there) and of a user's notifications. */
+std::string home_channel(std::int64_t home_id);
+std::string user_channel(const std::string& user_id);
+
+/**
+ * The gateway instance's one Redis subscription for live streams: each channel is subscribed while at
+ * least one listener wants it, and every message is handed to the listeners of its channel.
+ * Thread-safety: shared. Listener callbacks run on the hub's loop and must only post to their own
+ * executor; a listener must be removed before it is destroyed.
+ */
+class live_hub
+{
+public:
+    class listener
+    {
+    public:
+        virtual ~listener() = default;
+        /** A message on one of the listener's channels. `seq` is the event's for home channels, else 0. */
+        virtual void deliver(const std::string& channel, std::int64_t seq, const std::string& payload) = 0;
+        /** Messages may have been lost (Redis reconnected, or the hub fell behind): catch up from the store. */
+        virtual void resync() = 0;
+    };
+
+    live_hub(net::any_io_executor ex, common::redis::config cfg, common::metrics::registry& metrics);
+
+    /** Adds `l` to these channels (subscribing those nobody listened to). */
+    void add(listener& l, const std::vector<std::string>& channels);
+    /** Removes `l` from these channels (unsubscribing those nobody listens to any more). */
+    void remove(listener& l, const std::vector<std::string>& channels);
+    /** True once every channel added before the call is subscribed on the server (see subscriber::sync). */
+    net::awaitable<bool> sync() { return subscriber_.sync(); }
+
+    /** Receives until stop(). */
+    net::awaitable<void> run();
+    void stop();
+
+    std::size_t listeners() const noexcept { return listeners_.load(); }
+
+private:
+    common::redis::subscriber subscriber_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::unordered_set<listener*>> channels_;
+    std::unordered_map<listener*, int> registered_; // listener → channels it is on
+    std::atomic<std::size_t> listeners_{0};
+    std::atomic<bool> stopped_{false};
+};
+
+} // namespace gateway

@@ -1,0 +1,324 @@
+// The gateway's live event stream (GET /v1/events) through the real gateway, webhook-ingest, PostgreSQL
+// and a Redis of the test's own (pub/sub channels are global to a Redis server, and every emulator
+// numbers its homes from 1).
+#include "support/account_flow.hpp"
+#include "support/redis_server.hpp"
+#include "support/stack.hpp"
+#include "support/ws_client.hpp"
+
+#include "common/crypto/crypto.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <thread>
+#include <vector>
+
+using namespace common::aliases;
+
+namespace live {
+
+const std::string hook_url = "https://hooks.example.test/v1/mode/events";
+
+struct deployment
+{
+    explicit deployment(std::map<std::string, std::string> gateway_env = {})
+        : redis_url("redis://127.0.0.1:" + std::to_string(redis.port()))
+        , ingest(test::start_ingest(db.url(), {{"MB_REDIS_URL", redis_url}}))
+        , gw(test::start_gateway(db.url(), sim.base_url(), with(gateway_env, "MB_REDIS_URL", redis_url)))
+    {
+    }
+
+    static std::map<std::string, std::string> with(std::map<std::string, std::string> env, const std::string& k,
+                                                   const std::string& v)
+    {
+        env[k] = v;
+        return env;
+    }
+
+    test::http_result call(http::verb m, const std::string& path, const std::string& token, json::object body = {})
+    {
+        return test::http_call(gw.port, m, path, body.empty() ? std::string() : json::serialize(body),
+                               {{"Authorization", "Bearer " + token}});
+    }
+
+    struct user
+    {
+        std::string email;
+        std::string token;
+        std::int64_t home = 0;
+        std::int64_t mode_user = 0;
+    };
+
+    // A signed-in user with a home of their own.
+    user new_user(const std::string& who)
+    {
+        user u;
+        u.email = test::unique_email(who);
+        u.token = test::verified_login(gw, u.email);
+        auto home = call(http::verb::post, "/v1/homes", u.token, {{"name", who + "'s home"}});
+        BOOST_REQUIRE_MESSAGE(home.status == 201U, home);
+        u.home = home.json().at("id").as_int64();
+        u.mode_user = call(http::verb::get, "/v1/me", u.token).json().at("user").at("mode").at("userId").as_int64();
+        return u;
+    }
+
+    // An event as MODE's Webhooks Smart Module delivers it; stored once acknowledged.
+    void emit(std::int64_t home, int n)
+    {
+        auto body = json::serialize(json::object{{"homeId", home},
+                                                 {"timestamp", "2026-11-30T10:00:00.000Z"},
+                                                 {"eventType", "reading"},
+                                                 {"eventData", {{"n", n}}},
+                                                 {"originDeviceId", 9}});
+        auto r = test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
+                                 {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", hook_url + body)}});
+        BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
+    }
+
+    std::unique_ptr<test::ws_client> stream(const user& u, const std::string& query = "")
+    {
+        return std::make_unique<test::ws_client>(gw.port, "/v1/events" + query,
+                                                 test::header_list{{"Authorization", "Bearer " + u.token}});
+    }
+
+    test::redis_server redis;
+    std::string redis_url;
+    test::scratch_database db;
+    test::running_service sim = test::start_mode_sim();
+    test::running_service ingest;
+    test::running_service gw;
+};
+
+json::object next(test::ws_client& ws)
+{
+    auto m = ws.read(std::chrono::seconds(10));
+    BOOST_REQUIRE_MESSAGE(m.has_value(), "no message within 10 s");
+    return json::parse(*m).as_object();
+}
+
+// Reads up to the `ready` that follows the catch-up; the events before it.
+std::vector<json::object> until_ready(test::ws_client& ws, std::int64_t* last_seq = nullptr)
+{
+    std::vector<json::object> events;
+    for (;;) {
+        auto m = next(ws);
+        if (m.at("type").as_string() == "ready") {
+            if (last_seq != nullptr)
+                *last_seq = m.at("lastSeq").as_int64();
+            return events;
+        }
+        events.push_back(std::move(m));
+    }
+}
+
+// The `n` of an event's eventData.
+std::int64_t n_of(const json::object& e)
+{
+    return e.at("eventData").at("n").as_int64();
+}
+
+// Publishes `times` events of `home` straight on Redis (as webhook-ingest would), each about `size`
+// bytes, with seqs from `first_seq` up; over a plain socket, replies unread.
+void flood(unsigned short redis_port, std::int64_t home, std::int64_t first_seq, int times, std::size_t size)
+{
+    net::io_context ioc;
+    net::ip::tcp::socket s(ioc);
+    s.connect({net::ip::make_address("127.0.0.1"), redis_port});
+    const std::string channel = "mb:home:" + std::to_string(home);
+    const std::string pad(size, 'x');
+    for (int i = 0; i < times; ++i) {
+        auto payload = json::serialize(json::object{{"type", "event"},
+                                                    {"seq", first_seq + i},
+                                                    {"homeId", home},
+                                                    {"eventType", "big"},
+                                                    {"eventData", {{"pad", pad}}}});
+        auto cmd = "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(channel.size()) + "\r\n" + channel + "\r\n$" +
+                   std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
+        net::write(s, net::buffer(cmd));
+    }
+}
+
+} // namespace live
+
+BOOST_AUTO_TEST_SUITE(live_events)
+
+BOOST_FIXTURE_TEST_CASE(streams_without_a_valid_session_are_closed_with_4001, live::deployment)
+{
+    {
+        test::ws_client ws(gw.port, "/v1/events");
+        BOOST_TEST(ws.wait_closed());
+        BOOST_TEST(ws.closed_with().value_or(0) == 4001);
+    }
+    {
+        test::ws_client ws(gw.port, "/v1/events?access_token=not-a-session-token-at-all-0123456789");
+        BOOST_TEST(ws.wait_closed());
+        BOOST_TEST(ws.closed_with().value_or(0) == 4001);
+    }
+    // A session that ends while the stream is open ends the stream.
+    auto u = new_user("leaver");
+    auto ws = stream(u);
+    live::until_ready(*ws);
+    BOOST_TEST(call(http::verb::post, "/v1/auth/logout", u.token).status == 204U);
+    BOOST_TEST(ws->wait_closed(std::chrono::seconds(15)));
+    BOOST_TEST(ws->closed_with().value_or(0) == 4001);
+}
+
+BOOST_FIXTURE_TEST_CASE(each_user_receives_the_events_of_their_own_homes_in_order, live::deployment)
+{
+    auto alice = new_user("alice");
+    auto bob = new_user("bob");
+    auto a = stream(alice);
+    // Browsers cannot set headers: the token may come as a query parameter.
+    test::ws_client b(gw.port, "/v1/events?access_token=" + bob.token);
+    BOOST_TEST(live::until_ready(*a).empty());
+    BOOST_TEST(live::until_ready(b).empty());
+
+    emit(alice.home, 1);
+    emit(bob.home, 2);
+    emit(alice.home, 3);
+    emit(bob.home, 4);
+
+    auto a1 = live::next(*a);
+    auto a3 = live::next(*a);
+    BOOST_TEST(a1.at("type").as_string() == "event");
+    BOOST_TEST(a1.at("homeId").as_int64() == alice.home);
+    BOOST_TEST(live::n_of(a1) == 1);
+    BOOST_TEST(a1.at("eventType").as_string() == "reading");
+    BOOST_TEST(a1.at("originDeviceId").as_int64() == 9);
+    BOOST_TEST(live::n_of(a3) == 3);
+    BOOST_TEST(a3.at("seq").as_int64() > a1.at("seq").as_int64());
+    BOOST_TEST(!a->read(std::chrono::milliseconds(300)).has_value(), "alice received another home's event");
+
+    auto b2 = live::next(b);
+    auto b4 = live::next(b);
+    BOOST_TEST(b2.at("homeId").as_int64() == bob.home);
+    BOOST_TEST(live::n_of(b2) == 2);
+    BOOST_TEST(live::n_of(b4) == 4);
+    BOOST_TEST(!b.read(std::chrono::milliseconds(300)).has_value(), "bob received another home's event");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_resume_with_after_sends_what_was_missed_once_then_ready_then_live, live::deployment)
+{
+    auto u = new_user("resumer");
+    std::int64_t seen = 0;
+    {
+        auto ws = stream(u);
+        live::until_ready(*ws);
+        emit(u.home, 1);
+        emit(u.home, 2);
+        BOOST_TEST(live::n_of(live::next(*ws)) == 1);
+        auto second = live::next(*ws);
+        BOOST_TEST(live::n_of(second) == 2);
+        seen = second.at("seq").as_int64();
+        ws->close();
+    }
+    // Missed while away.
+    for (int n = 3; n <= 6; ++n)
+        emit(u.home, n);
+
+    auto ws = stream(u, "?after=" + std::to_string(seen));
+    std::int64_t last = 0;
+    auto missed = live::until_ready(*ws, &last);
+    BOOST_TEST_REQUIRE(missed.size() == 4U);
+    std::int64_t prev = seen;
+    for (int i = 0; i < 4; ++i) {
+        BOOST_TEST(live::n_of(missed[static_cast<std::size_t>(i)]) == i + 3);
+        auto seq = missed[static_cast<std::size_t>(i)].at("seq").as_int64();
+        BOOST_TEST(seq > prev);
+        prev = seq;
+    }
+    BOOST_TEST(last >= prev);
+
+    emit(u.home, 7);
+    BOOST_TEST(live::n_of(live::next(*ws)) == 7);
+    BOOST_TEST(!ws->read(std::chrono::milliseconds(300)).has_value(), "an event came twice");
+
+    // A malformed `after` is refused.
+    auto bad = stream(u, "?after=-1");
+    BOOST_TEST(bad->wait_closed());
+    BOOST_TEST(bad->closed_with().value_or(0) == 1008);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_new_member_is_told_and_follows_the_home_until_removed, live::deployment)
+{
+    auto owner = new_user("owner");
+    auto guest = new_user("guest");
+    auto ws = stream(guest);
+    live::until_ready(*ws);
+
+    auto added = call(http::verb::post, "/v1/homes/" + std::to_string(owner.home) + "/members", owner.token,
+                      {{"email", guest.email}});
+    BOOST_TEST_REQUIRE(added.status == 201U, added);
+    auto note = live::next(*ws);
+    BOOST_TEST(note.at("type").as_string() == "member.added");
+    BOOST_TEST(note.at("homeId").as_int64() == owner.home);
+
+    // At once: no event of the home is lost while the stream takes it up.
+    emit(owner.home, 1);
+    auto e = live::next(*ws);
+    BOOST_TEST(e.at("homeId").as_int64() == owner.home);
+    BOOST_TEST(live::n_of(e) == 1);
+
+    auto removed = call(http::verb::delete_,
+                        "/v1/homes/" + std::to_string(owner.home) + "/members/" + std::to_string(guest.mode_user),
+                        owner.token);
+    BOOST_TEST_REQUIRE(removed.status == 204U, removed);
+    emit(owner.home, 2);
+    emit(guest.home, 3);
+    // Events are published in seq order: the guest's own event arriving first shows the other was held back.
+    auto own = live::next(*ws);
+    BOOST_TEST(own.at("homeId").as_int64() == guest.home);
+    BOOST_TEST(live::n_of(own) == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(events_stored_while_redis_was_down_arrive_once_in_order_when_it_returns, live::deployment)
+{
+    auto u = new_user("outage");
+    auto ws = stream(u);
+    live::until_ready(*ws);
+    emit(u.home, 1);
+    BOOST_TEST(live::n_of(live::next(*ws)) == 1);
+
+    redis.kill();
+    emit(u.home, 2); // stored, not published
+    emit(u.home, 3);
+    redis.start();
+    // The stream catches up from the store when its subscription is back, and the ingest's relay
+    // publishes the same events again: each arrives once.
+    BOOST_TEST(live::n_of(live::next(*ws)) == 2);
+    BOOST_TEST(live::n_of(live::next(*ws)) == 3);
+    // The relay's copies went out too (so the stream did see each event twice on Redis's side).
+    bool relayed = false;
+    for (int i = 0; i < 100 && !relayed; ++i) {
+        auto metrics = test::http_call(ingest.port, http::verb::get, "/metrics").body;
+        relayed = metrics.find("mb_events_published_total{path=\"relay\"} 2") != std::string::npos;
+        if (!relayed)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST(relayed);
+    emit(u.home, 4);
+    BOOST_TEST(live::n_of(live::next(*ws)) == 4);
+    BOOST_TEST(!ws->read(std::chrono::milliseconds(500)).has_value(), "an event came twice");
+}
+
+BOOST_AUTO_TEST_CASE(a_client_too_slow_to_keep_up_is_closed_with_4008)
+{
+    live::deployment d(std::map<std::string, std::string>{{"MB_LIVE_BACKLOG", "100"}});
+    auto u = d.new_user("slow");
+    auto ws = d.stream(u);
+    live::until_ready(*ws);
+    // Not reading: once the socket buffers are full, messages wait on the gateway, up to MB_LIVE_BACKLOG;
+    // 400 events of 64 KiB (25 MiB) overflow both.
+    live::flood(d.redis.port(), u.home, 1'000'000, 400, 64 * 1024);
+    BOOST_TEST(ws->wait_closed(std::chrono::seconds(60)));
+    BOOST_TEST(ws->closed_with().value_or(0) == 4008);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
