@@ -4,6 +4,7 @@
 #include "support/account_flow.hpp"
 #include "support/redis_server.hpp"
 #include "support/stack.hpp"
+#include "support/tcp_relay.hpp"
 #include "support/ws_client.hpp"
 
 #include "common/crypto/crypto.hpp"
@@ -319,6 +320,33 @@ BOOST_AUTO_TEST_CASE(a_client_too_slow_to_keep_up_is_closed_with_4008)
     live::flood(d.redis.port(), u.home, 1'000'000, 400, 64 * 1024);
     BOOST_TEST(ws->wait_closed(std::chrono::seconds(60)));
     BOOST_TEST(ws->closed_with().value_or(0) == 4008);
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_that_cannot_read_the_store_is_closed_with_1013)
+{
+    test::redis_server redis;
+    test::scratch_database db;
+    test::tcp_relay relay(db.url());
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(relay.rewrite_url(db.url()), sim.base_url(),
+                                  {{"MB_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis.port())},
+                                   {"MB_DB_TIMEOUT", "1s"}});
+    auto token = test::verified_login(gw, test::unique_email("storeless"));
+    relay.freeze();
+    // The session is in the gateway's cache; the stream's homes are not.
+    test::ws_client ws(gw.port, "/v1/events", {{"Authorization", "Bearer " + token}});
+    BOOST_TEST(ws.wait_closed(std::chrono::seconds(15)));
+    BOOST_TEST(ws.closed_with().value_or(0) == 1013);
+    relay.thaw();
+    bool ready = false;
+    for (int i = 0; i < 20 && !ready; ++i) {
+        test::ws_client again(gw.port, "/v1/events", {{"Authorization", "Bearer " + token}});
+        auto m = again.read(std::chrono::seconds(5));
+        ready = m && json::parse(*m).at("type").as_string() == "ready";
+        if (!ready)
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    BOOST_TEST(ready);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 #include "session_auth.hpp"
 #include "settings.hpp"
 
+#include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/mode/event.hpp"
 #include "common/web/problem.hpp"
@@ -360,19 +361,28 @@ void add_event_routes(web::router& r, services& svc, live_hub& hub)
         auto token = session_auth::bearer_token(req);
         if (token.empty())
             token = q.access_token;
-        std::optional<caller> who;
+        bool unavailable = false;
         try {
-            who = co_await svc.auth.authenticate_token(token);
-        } catch (const web::problem& p) {
-            if (static_cast<unsigned>(p.status()) != 401)
-                throw;
+            std::optional<caller> who;
+            try {
+                who = co_await svc.auth.authenticate_token(token);
+            } catch (const web::problem& p) {
+                if (static_cast<unsigned>(p.status()) != 401)
+                    throw;
+            }
+            if (!who) {
+                co_await ws.close(close_unauthenticated, "unauthenticated");
+                co_return;
+            }
+            auto stream = std::make_shared<live_stream>(svc, hub, ws, std::move(*who), std::move(token));
+            co_await stream->run(q.after);
+        } catch (const common::unavailable_error& e) {
+            // The store is down: the client should come back later (with `after`).
+            common::log::warn("live.unavailable", {{"code", e.code()}, {"error", e.what()}});
+            unavailable = true;
         }
-        if (!who) {
-            co_await ws.close(close_unauthenticated, "unauthenticated");
-            co_return;
-        }
-        auto stream = std::make_shared<live_stream>(svc, hub, ws, std::move(*who), std::move(token));
-        co_await stream->run(q.after);
+        if (unavailable)
+            co_await ws.close(web::ws_close::try_again_later, "a service the stream needs is unavailable");
     });
 }
 
