@@ -203,6 +203,8 @@ BOOST_FIXTURE_TEST_CASE(each_user_receives_the_events_of_their_own_homes_in_orde
     BOOST_TEST(live::n_of(b2) == 2);
     BOOST_TEST(live::n_of(b4) == 4);
     BOOST_TEST(!b.read(std::chrono::milliseconds(300)).has_value(), "bob received another home's event");
+    // The token in the query string never reaches the log.
+    BOOST_TEST(gw.proc->output().find(bob.token) == std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_resume_with_after_sends_what_was_missed_once_then_ready_then_live, live::deployment)
