@@ -351,4 +351,15 @@ BOOST_AUTO_TEST_CASE(a_stream_that_cannot_read_the_store_is_closed_with_1013)
     BOOST_TEST(ready);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_gateway_shutting_down_closes_its_streams_with_1001_and_exits_0, live::deployment)
+{
+    auto u = new_user("shutdown");
+    auto ws = stream(u);
+    live::until_ready(*ws);
+    gw.proc->terminate();
+    BOOST_TEST(ws->wait_closed(std::chrono::seconds(10)));
+    BOOST_TEST(ws->closed_with().value_or(0) == 1001);
+    BOOST_TEST(gw.proc->wait(std::chrono::seconds(15)).value_or(-1) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
