@@ -96,13 +96,16 @@ net::awaitable<void> live_hub::run()
                 l->resync();
             continue;
         }
-        std::int64_t seq = m.channel.starts_with("mb:home:") ? seq_of(m.payload) : 0;
+        auto shared = std::make_shared<listener::message>();
+        shared->seq = m.channel.starts_with("mb:home:") ? seq_of(m.payload) : 0;
+        shared->channel = std::move(m.channel);
+        shared->payload = std::move(m.payload);
         std::lock_guard lock(mutex_);
-        auto it = channels_.find(m.channel);
+        auto it = channels_.find(shared->channel);
         if (it == channels_.end())
             continue;
         for (auto* l : it->second)
-            l->deliver(m.channel, seq, m.payload);
+            l->deliver(shared);
     }
 }
 

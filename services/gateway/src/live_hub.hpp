@@ -39,8 +39,15 @@ public:
     {
     public:
         virtual ~listener() = default;
-        /** A message on one of the listener's channels. `seq` is the event's for home channels, else 0. */
-        virtual void deliver(const std::string& channel, std::int64_t seq, const std::string& payload) = 0;
+        /** One message, shared by every listener of its channel (read-only). */
+        struct message
+        {
+            std::string channel;
+            std::int64_t seq = 0; // the event's, on home channels; else 0
+            std::string payload;
+        };
+        /** A message on one of the listener's channels. */
+        virtual void deliver(std::shared_ptr<const message> m) = 0;
         /** Messages may have been lost (Redis reconnected, or the hub fell behind): catch up from the store. */
         virtual void resync() = 0;
     };

@@ -105,11 +105,9 @@ public:
 
     ~live_stream() override = default;
 
-    void deliver(const std::string& channel, std::int64_t seq, const std::string& payload) override
+    void deliver(std::shared_ptr<const message> m) override
     {
-        net::post(strand_, [self = shared_from_this(), channel, seq, payload] {
-            self->enqueue(item{channel, seq, payload});
-        });
+        net::post(strand_, [self = shared_from_this(), m = std::move(m)]() mutable { self->enqueue(std::move(m)); });
     }
 
     void resync() override
@@ -135,12 +133,7 @@ public:
     }
 
 private:
-    struct item
-    {
-        std::string channel;
-        std::int64_t seq = 0;
-        std::string payload;
-    };
+    using item = std::shared_ptr<const message>;
 
     void enqueue(item i)
     {
@@ -214,7 +207,7 @@ private:
         co_return true;
     }
 
-    net::awaitable<bool> send_item(const item& i)
+    net::awaitable<bool> send_item(const message& i)
     {
         if (auto home = home_of_channel(i.channel)) {
             if (i.seq <= 0 || homes_.count(*home) == 0 || i.seq <= watermark_ || !delivered_.insert(i.seq).second)
@@ -323,7 +316,7 @@ private:
             }
             auto i = std::move(queue_.front());
             queue_.pop_front();
-            ok = co_await send_item(i);
+            ok = co_await send_item(*i);
             if (!ok)
                 co_return;
         }
