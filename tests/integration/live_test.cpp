@@ -362,4 +362,38 @@ BOOST_FIXTURE_TEST_CASE(a_gateway_shutting_down_closes_its_streams_with_1001_and
     BOOST_TEST(gw.proc->wait(std::chrono::seconds(15)).value_or(-1) == 0);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_stream_on_one_instance_follows_changes_made_through_another, live::deployment)
+{
+    // A second gateway on the same store and Redis, as behind a load balancer.
+    auto other = test::start_gateway(db.url(), sim.base_url(), {{"MB_REDIS_URL", redis_url}});
+    auto owner = new_user("owner2");
+    auto guest = new_user("guest2");
+    test::ws_client ws(other.port, "/v1/events", {{"Authorization", "Bearer " + guest.token}});
+    live::until_ready(ws);
+
+    // Added through the first instance; told, and streaming the home, on the second.
+    auto added = call(http::verb::post, "/v1/homes/" + std::to_string(owner.home) + "/members", owner.token,
+                      {{"email", guest.email}});
+    BOOST_TEST_REQUIRE(added.status == 201U, added);
+    BOOST_TEST(live::next(ws).at("type").as_string() == "member.added");
+    emit(owner.home, 1);
+    auto e = live::next(ws);
+    BOOST_TEST(e.at("homeId").as_int64() == owner.home);
+    BOOST_TEST(live::n_of(e) == 1);
+
+    // Removed through the first instance: the second stops at once.
+    auto removed = call(http::verb::delete_,
+                        "/v1/homes/" + std::to_string(owner.home) + "/members/" + std::to_string(guest.mode_user),
+                        owner.token);
+    BOOST_TEST_REQUIRE(removed.status == 204U, removed);
+    emit(owner.home, 2);
+    emit(guest.home, 3);
+    BOOST_TEST(live::n_of(live::next(ws)) == 3);
+
+    // A logout through the first instance ends the stream on the second.
+    BOOST_TEST(call(http::verb::post, "/v1/auth/logout", guest.token).status == 204U);
+    BOOST_TEST(ws.wait_closed(std::chrono::seconds(15)));
+    BOOST_TEST(ws.closed_with().value_or(0) == 4001);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
