@@ -125,6 +125,34 @@ std::int64_t n_of(const json::object& e)
     return e.at("eventData").at("n").as_int64();
 }
 
+// The owner adds the guest to their home, then removes them, through the deployment's gateway; the
+// guest's stream `ws` is told, streams the home's events at once, and stops at once.
+void follow_membership(deployment& d, const deployment::user& owner, const deployment::user& guest,
+                       test::ws_client& ws)
+{
+    auto members = "/v1/homes/" + std::to_string(owner.home) + "/members";
+    auto added = d.call(http::verb::post, members, owner.token, {{"email", guest.email}});
+    BOOST_TEST_REQUIRE(added.status == 201U, added);
+    auto note = next(ws);
+    BOOST_TEST(note.at("type").as_string() == "member.added");
+    BOOST_TEST(note.at("homeId").as_int64() == owner.home);
+
+    // At once: no event of the home is lost while the stream takes it up.
+    d.emit(owner.home, 1);
+    auto e = next(ws);
+    BOOST_TEST(e.at("homeId").as_int64() == owner.home);
+    BOOST_TEST(n_of(e) == 1);
+
+    auto removed = d.call(http::verb::delete_, members + "/" + std::to_string(guest.mode_user), owner.token);
+    BOOST_TEST_REQUIRE(removed.status == 204U, removed);
+    d.emit(owner.home, 2);
+    d.emit(guest.home, 3);
+    // Events are published in seq order: the guest's own event arriving first shows the other was held back.
+    auto own = next(ws);
+    BOOST_TEST(own.at("homeId").as_int64() == guest.home);
+    BOOST_TEST(n_of(own) == 3);
+}
+
 // Publishes `times` events of `home` straight on Redis (as webhook-ingest would), each about `size`
 // bytes, with seqs from `first_seq` up; over a plain socket, replies unread.
 void flood(unsigned short redis_port, std::int64_t home, std::int64_t first_seq, int times, std::size_t size)
@@ -255,30 +283,7 @@ BOOST_FIXTURE_TEST_CASE(a_new_member_is_told_and_follows_the_home_until_removed,
     auto guest = new_user("guest");
     auto ws = stream(guest);
     live::until_ready(*ws);
-
-    auto added = call(http::verb::post, "/v1/homes/" + std::to_string(owner.home) + "/members", owner.token,
-                      {{"email", guest.email}});
-    BOOST_TEST_REQUIRE(added.status == 201U, added);
-    auto note = live::next(*ws);
-    BOOST_TEST(note.at("type").as_string() == "member.added");
-    BOOST_TEST(note.at("homeId").as_int64() == owner.home);
-
-    // At once: no event of the home is lost while the stream takes it up.
-    emit(owner.home, 1);
-    auto e = live::next(*ws);
-    BOOST_TEST(e.at("homeId").as_int64() == owner.home);
-    BOOST_TEST(live::n_of(e) == 1);
-
-    auto removed = call(http::verb::delete_,
-                        "/v1/homes/" + std::to_string(owner.home) + "/members/" + std::to_string(guest.mode_user),
-                        owner.token);
-    BOOST_TEST_REQUIRE(removed.status == 204U, removed);
-    emit(owner.home, 2);
-    emit(guest.home, 3);
-    // Events are published in seq order: the guest's own event arriving first shows the other was held back.
-    auto own = live::next(*ws);
-    BOOST_TEST(own.at("homeId").as_int64() == guest.home);
-    BOOST_TEST(live::n_of(own) == 3);
+    live::follow_membership(*this, owner, guest, *ws);
 }
 
 BOOST_FIXTURE_TEST_CASE(events_stored_while_redis_was_down_arrive_once_in_order_when_it_returns, live::deployment)
@@ -371,24 +376,8 @@ BOOST_FIXTURE_TEST_CASE(a_stream_on_one_instance_follows_changes_made_through_an
     test::ws_client ws(other.port, "/v1/events", {{"Authorization", "Bearer " + guest.token}});
     live::until_ready(ws);
 
-    // Added through the first instance; told, and streaming the home, on the second.
-    auto added = call(http::verb::post, "/v1/homes/" + std::to_string(owner.home) + "/members", owner.token,
-                      {{"email", guest.email}});
-    BOOST_TEST_REQUIRE(added.status == 201U, added);
-    BOOST_TEST(live::next(ws).at("type").as_string() == "member.added");
-    emit(owner.home, 1);
-    auto e = live::next(ws);
-    BOOST_TEST(e.at("homeId").as_int64() == owner.home);
-    BOOST_TEST(live::n_of(e) == 1);
-
-    // Removed through the first instance: the second stops at once.
-    auto removed = call(http::verb::delete_,
-                        "/v1/homes/" + std::to_string(owner.home) + "/members/" + std::to_string(guest.mode_user),
-                        owner.token);
-    BOOST_TEST_REQUIRE(removed.status == 204U, removed);
-    emit(owner.home, 2);
-    emit(guest.home, 3);
-    BOOST_TEST(live::n_of(live::next(ws)) == 3);
+    // Added and removed through the first instance; followed by the stream on the second.
+    live::follow_membership(*this, owner, guest, ws);
 
     // A logout through the first instance ends the stream on the second.
     BOOST_TEST(call(http::verb::post, "/v1/auth/logout", guest.token).status == 204U);
