@@ -211,8 +211,10 @@ BOOST_FIXTURE_TEST_CASE(forgot_and_reset_password, fixture)
     // A weak password is refused without using the token up; a made-up token is refused.
     expect_problem(test::post_json(gw, "/v1/auth/reset-password", {{"token", token}, {"password", "short"}}), 400,
                    "WEAK_PASSWORD");
+    // (Another first character: a random token starts with 'x' one time in 64.)
+    auto made_up = std::string(token[0] == 'x' ? "y" : "x") + token.substr(1);
     expect_problem(test::post_json(gw, "/v1/auth/reset-password",
-                                   {{"token", "x" + token.substr(1)}, {"password", "a brand new password"}}),
+                                   {{"token", made_up}, {"password", "a brand new password"}}),
                    400, "INVALID_TOKEN");
 
     auto reset = test::post_json(gw, "/v1/auth/reset-password", {{"token", token}, {"password", "a brand new password"}});
