@@ -24,6 +24,7 @@
 #include <charconv>
 #include <deque>
 #include <optional>
+#include <random>
 #include <set>
 
 namespace gateway {
@@ -113,6 +114,10 @@ public:
     void resync() override
     {
         net::post(strand_, [self = shared_from_this()] {
+            // Every stream of the instance is told at once: spread their store queries over a second.
+            if (!self->resync_)
+                self->store_retry_at_ = std::chrono::steady_clock::now() +
+                                        jitter(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
             self->resync_ = true;
             self->wake_.cancel();
         });
@@ -198,6 +203,9 @@ private:
                 bool sent = co_await send(common::mode::live_event_json(seq, payload));
                 if (!sent)
                     co_return false;
+                // Remembered until the watermark passes it: a catch-up cut short by the store is
+                // retried, and must not send it again.
+                delivered_.insert(seq);
             }
             if (rows.size() < static_cast<std::size_t>(catch_up_page))
                 break;
@@ -252,6 +260,36 @@ private:
         co_return false;
     }
 
+    // A random duration in [lo, hi): spreads the store queries of many streams told to resync at once.
+    static std::chrono::milliseconds jitter(std::chrono::milliseconds lo, std::chrono::milliseconds hi)
+    {
+        thread_local std::minstd_rand gen{std::random_device{}()};
+        std::uniform_int_distribution<std::int64_t> d(lo.count(), hi.count() - 1);
+        return std::chrono::milliseconds(d(gen));
+    }
+
+    // Re-reads the user's homes and/or catches up, as flagged; throws unavailable_error (flags kept).
+    net::awaitable<bool> refresh()
+    {
+        if (reload_) {
+            auto before = homes_;
+            co_await load_homes();
+            reload_ = false;
+            (void)co_await hub_.sync();
+            // A new home's events may have been published before its channel was subscribed:
+            // catching up from the watermark finds them in the store.
+            for (auto h : homes_)
+                if (before.count(h) == 0)
+                    resync_ = true;
+        }
+        if (resync_) {
+            bool ok = co_await catch_up(watermark_);
+            resync_ = false;
+            co_return ok;
+        }
+        co_return true;
+    }
+
     net::awaitable<void> write_loop(std::optional<std::int64_t> after)
     {
         co_await load_homes();
@@ -291,26 +329,25 @@ private:
                     co_return;
                 }
             }
-            if (reload_) {
-                reload_ = false;
-                auto before = homes_;
-                co_await load_homes();
-                (void)co_await hub_.sync();
-                // A new home's events may have been published before its channel was subscribed:
-                // catching up from the watermark finds them in the store.
-                for (auto h : homes_)
-                    if (before.count(h) == 0)
-                        resync_ = true;
-            }
-            if (resync_) {
-                resync_ = false;
-                ok = co_await catch_up(watermark_);
+            if ((reload_ || resync_) && std::chrono::steady_clock::now() >= store_retry_at_) {
+                bool store_down = false;
+                try {
+                    ok = co_await refresh();
+                } catch (const common::unavailable_error&) {
+                    store_down = true;
+                }
+                if (store_down) {
+                    // Live events keep flowing meanwhile; the store is asked again in a moment.
+                    store_retry_at_ = std::chrono::steady_clock::now() + jitter(std::chrono::milliseconds(1000),
+                                                                                std::chrono::milliseconds(3000));
+                    continue;
+                }
                 if (!ok)
                     co_return;
                 continue;
             }
             if (queue_.empty()) {
-                wake_.expires_at(next_check);
+                wake_.expires_at((reload_ || resync_) ? std::min(next_check, store_retry_at_) : next_check);
                 co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
                 continue;
             }
@@ -338,6 +375,7 @@ private:
     bool too_slow_ = false;
     bool resync_ = false;
     bool reload_ = false;
+    std::chrono::steady_clock::time_point store_retry_at_{}; // no store query before then
 };
 
 } // namespace
