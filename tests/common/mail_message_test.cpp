@@ -472,6 +472,19 @@ BOOST_AUTO_TEST_CASE(message_ids_and_boundaries_are_unique)
     BOOST_TEST(boundaries.size() == 200U);
 }
 
+BOOST_AUTO_TEST_CASE(a_given_message_id_is_used_on_every_render)
+{
+    auto m = sample();
+    auto first = parse_entity(mail::render(m, "example.com", fixed_date, "4f2a9c"));
+    auto again = parse_entity(mail::render(m, "example.com", fixed_date, "4f2a9c"));
+    BOOST_TEST(header(first, "Message-ID") == "<4f2a9c@example.com>");
+    BOOST_TEST(header(again, "Message-ID") == "<4f2a9c@example.com>");
+    // Only letters and digits: nothing that could end the header or the angle brackets.
+    for (const std::string& bad :
+         std::vector<std::string>{"a>b", "a\r\nBcc: x@y.z", "a@b", "a b", std::string(65, 'a')})
+        BOOST_CHECK_THROW(mail::render(m, "example.com", fixed_date, bad), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(dates_are_rfc5322_utc)
 {
     using std::chrono::seconds;

@@ -2,7 +2,9 @@
 
 #include "common/util/strings.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -383,7 +385,8 @@ std::string address_of(std::string_view mailbox)
 }
 
 std::string render(
-    const message& m, std::string_view message_id_domain, std::chrono::system_clock::time_point date
+    const message& m, std::string_view message_id_domain, std::chrono::system_clock::time_point date,
+    std::string_view message_id
 )
 {
     auto from = parse_mailbox("from", m.from);
@@ -393,13 +396,17 @@ std::string render(
     check_utf8("html", m.html);
     if (!valid_host(message_id_domain))
         fail("message_id_domain", "not a host name");
+    if (message_id.size() > 64 ||
+        std::any_of(message_id.begin(), message_id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) == 0; }))
+        fail("message_id", "must be 1 to 64 letters and digits");
 
     std::string out;
     out += "Date: " + rfc5322_date(date) + "\r\n";
     mailbox_header(out, "From", from);
     mailbox_header(out, "To", to);
     text_header(out, "Subject", m.subject);
-    out += "Message-ID: <" + random_hex(16) + "@" + std::string(message_id_domain) + ">\r\n";
+    out += "Message-ID: <" + (message_id.empty() ? random_hex(16) : std::string(message_id)) + "@" +
+           std::string(message_id_domain) + ">\r\n";
     out += "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n";
 
     if (m.html.empty()) {
@@ -427,10 +434,10 @@ std::string render(
     return out;
 }
 
-std::string render(const message& m)
+std::string render(const message& m, std::string_view message_id)
 {
     auto from = address_of(m.from);
-    return render(m, from.substr(from.find('@') + 1), std::chrono::system_clock::now());
+    return render(m, from.substr(from.find('@') + 1), std::chrono::system_clock::now(), message_id);
 }
 
 } // namespace common::mail

@@ -2,6 +2,7 @@
 
 #include "settings.hpp"
 
+#include "common/crypto/crypto.hpp"
 #include "common/log.hpp"
 #include "common/mail/message.hpp"
 
@@ -71,7 +72,10 @@ net::awaitable<void> mail_worker::deliver(queued_mail& m)
     std::string error;
     bool permanent = false;
     try {
-        co_await pool_.run([&] { sender_->send(msg, common::mail::render(msg)); });
+        // The same Message-ID on every attempt: a mail the server took twice (its answer to the first
+        // was lost) is one mail to the recipient. Keyed, so other deployments never produce it.
+        auto message_id = common::crypto::hmac_sha256_hex(settings_.secret_key, "mail " + std::to_string(m.id)).substr(0, 32);
+        co_await pool_.run([&] { sender_->send(msg, common::mail::render(msg, message_id)); });
     } catch (const common::mail::smtp_error& e) {
         error = e.what();
         permanent = e.permanent();

@@ -46,11 +46,17 @@ struct message
  * Thread-safe (reads only its arguments; randomness from std::random_device).
  */
 std::string render(
-    const message& m, std::string_view message_id_domain, std::chrono::system_clock::time_point date
+    const message& m, std::string_view message_id_domain, std::chrono::system_clock::time_point date,
+    std::string_view message_id = {}
 );
 
-/** render() with the Message-ID domain taken from the From address and the current time. */
-std::string render(const message& m);
+/**
+ * render() with the Message-ID domain taken from the From address and the current time.
+ * `message_id`, when given, is the left part of the Message-ID instead of random hex: 1 to 64
+ * letters and digits, the same for every attempt to send one mail, so that a mail sent twice (the
+ * server took it, but its answer was lost) is recognisably one mail. std::invalid_argument otherwise.
+ */
+std::string render(const message& m, std::string_view message_id = {});
 
 /**
  * The bare address of a mailbox: "Name <a@b>" → "a@b", " a@b " → "a@b" (for the SMTP envelope).
