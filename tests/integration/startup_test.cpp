@@ -75,6 +75,8 @@ BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
         {"MB_REDIS_URL", "http://redis-secret-host:6379"},
         {"MB_LISTEN", "nonsense-listen-value"},
         {"MB_MODE_PROJECT_ID", "seventeen"},
+        {"MB_DB_TIMEOUT", "forever-and-a-day"},
+        {"MB_LIVE_BACKLOG", "lots-of-messages"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.var)
