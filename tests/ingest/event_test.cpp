@@ -40,6 +40,16 @@ BOOST_AUTO_TEST_CASE(a_body_cannot_forge_our_own_members)
     BOOST_TEST(common::mode::live_event_json(3, "{}") == R"({"type":"event","seq":3})");
 }
 
+BOOST_AUTO_TEST_CASE(redis_channel_names_round_trip)
+{
+    // webhook-ingest publishes on these names and the gateway subscribes by them: one definition.
+    BOOST_TEST(common::mode::home_channel(173) == "mb:home:173");
+    BOOST_TEST(common::mode::home_of_channel(common::mode::home_channel(173)).value_or(0) == 173);
+    BOOST_TEST(common::mode::user_channel("abc") == "mb:user:abc");
+    for (const char* other : {"mb:user:173", "mb:home:", "mb:home:17x", "mb:sessions", "xmb:home:1"})
+        BOOST_TEST(!common::mode::home_of_channel(other).has_value(), other);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_events)
 {
     for (std::string bad : {"", "not json", "[1,2]", "42", R"({"homeId":1})", R"({"eventType":"x"})",

@@ -1,5 +1,7 @@
 #include "common/mode/event.hpp"
 
+#include <charconv>
+
 namespace common::mode {
 
 std::string live_event_json(std::int64_t seq, std::string_view payload)
@@ -16,6 +18,31 @@ std::string live_event_json(std::int64_t seq, std::string_view payload)
     else
         out += '}';
     return out;
+}
+
+namespace {
+constexpr std::string_view home_prefix = "mb:home:";
+}
+
+std::string home_channel(std::int64_t home_id)
+{
+    return std::string(home_prefix) + std::to_string(home_id);
+}
+
+std::optional<std::int64_t> home_of_channel(std::string_view channel)
+{
+    if (!channel.starts_with(home_prefix))
+        return std::nullopt;
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(channel.data() + home_prefix.size(), channel.data() + channel.size(), v);
+    if (ec != std::errc() || ptr != channel.data() + channel.size())
+        return std::nullopt;
+    return v;
+}
+
+std::string user_channel(std::string_view user_id)
+{
+    return "mb:user:" + std::string(user_id);
 }
 
 } // namespace common::mode

@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <random>
 #include <deque>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string_view>

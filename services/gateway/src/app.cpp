@@ -23,6 +23,7 @@
 #include "common/crypto/crypto.hpp"
 #include "common/log.hpp"
 #include "common/mode/client.hpp"
+#include "common/mode/event.hpp"
 #include "common/ratelimit/limiter.hpp"
 #include "common/redis/connection.hpp"
 #include "common/service_host.hpp"
@@ -86,7 +87,7 @@ struct app::impl
         members.on_change([this](std::vector<std::string> ids) -> net::awaitable<void> {
             for (const auto& id : ids) {
                 try {
-                    co_await host.redis().command("PUBLISH", user_channel(id), R"({"type":"membership.changed"})");
+                    co_await host.redis().command("PUBLISH", common::mode::user_channel(id), R"({"type":"membership.changed"})");
                 } catch (const std::exception& e) {
                     common::log::warn("live.announce_failed", {{"user_id", id}, {"error", e.what()}});
                 }

@@ -2,20 +2,11 @@
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "common/mode/event.hpp"
 
 #include <boost/json/parse.hpp>
 
 namespace gateway {
-
-std::string home_channel(std::int64_t home_id)
-{
-    return "mb:home:" + std::to_string(home_id);
-}
-
-std::string user_channel(const std::string& user_id)
-{
-    return "mb:user:" + user_id;
-}
 
 namespace {
 
@@ -36,7 +27,7 @@ live_hub::live_hub(net::any_io_executor ex, common::redis::config cfg, common::m
     : subscriber_(std::move(ex), std::move(cfg), 16384)
 {
     metrics.add_callback_gauge("mb_live_streams", "Open live event streams on this instance",
-                     [this] { return static_cast<double>(listeners_.load()); });
+                               [this] { return static_cast<double>(listeners_.load()); });
 }
 
 void live_hub::add(listener& l, const std::vector<std::string>& channels)
@@ -97,7 +88,7 @@ net::awaitable<void> live_hub::run()
             continue;
         }
         auto shared = std::make_shared<listener::message>();
-        shared->seq = m.channel.starts_with("mb:home:") ? seq_of(m.payload) : 0;
+        shared->seq = common::mode::home_of_channel(m.channel) ? seq_of(m.payload) : 0;
         shared->channel = std::move(m.channel);
         shared->payload = std::move(m.payload);
         std::lock_guard lock(mutex_);

@@ -22,10 +22,6 @@ namespace gateway {
 
 using namespace common::aliases;
 
-/** The Redis channel of a home's events (webhook-ingest publishes there) and of a user's notifications. */
-std::string home_channel(std::int64_t home_id);
-std::string user_channel(const std::string& user_id);
-
 /**
  * The gateway instance's one Redis subscription for live streams: each channel is subscribed while at
  * least one listener wants it, and every message is handed to the listeners of its channel.

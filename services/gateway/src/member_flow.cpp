@@ -13,6 +13,7 @@
 
 #include "common/crypto/crypto.hpp"
 #include "common/log.hpp"
+#include "common/mode/event.hpp"
 #include "common/redis/connection.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -148,7 +149,7 @@ net::awaitable<void> member_flow::tell(const caller& owner, std::int64_t home_id
                       {"role", role},
                       {"addedBy", owner.user.name}};
     try {
-        co_await p_.redis.command("PUBLISH", "mb:user:" + who.user.id, json::serialize(note));
+        co_await p_.redis.command("PUBLISH", common::mode::user_channel(who.user.id), json::serialize(note));
     } catch (const std::exception& e) {
         // The mail is on its way regardless; the live message is a courtesy.
         common::log::warn("members.notify_live", {{"user_id", who.user.id}, {"error", e.what()}});

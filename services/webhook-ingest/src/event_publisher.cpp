@@ -57,11 +57,6 @@ std::vector<std::pair<std::string, std::string>> event_publisher::statements()
     };
 }
 
-std::string event_publisher::channel_for(std::int64_t home_id)
-{
-    return "mb:home:" + std::to_string(home_id);
-}
-
 void event_publisher::committed(std::vector<stored_event> events)
 {
     {
@@ -77,7 +72,7 @@ net::awaitable<void> event_publisher::publish(const std::vector<stored_event>& e
     std::vector<std::vector<std::string>> commands;
     commands.reserve(events.size());
     for (const auto& e : events)
-        commands.push_back({"PUBLISH", channel_for(e.home_id), common::mode::live_event_json(e.seq, e.payload)});
+        commands.push_back({"PUBLISH", common::mode::home_channel(e.home_id), common::mode::live_event_json(e.seq, e.payload)});
     auto replies = co_await redis_.pipeline(std::move(commands));
     for (const auto& r : replies)
         if (r.is_error())

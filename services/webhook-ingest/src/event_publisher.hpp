@@ -32,7 +32,6 @@ public:
                     common::metrics::registry& m);
 
     static std::vector<std::pair<std::string, std::string>> statements();
-    static std::string channel_for(std::int64_t home_id);
 
     void committed(std::vector<stored_event> events);
 

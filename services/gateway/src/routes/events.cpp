@@ -70,18 +70,6 @@ query parse_query(const web::request& req)
     return q;
 }
 
-std::optional<std::int64_t> home_of_channel(const std::string& channel)
-{
-    constexpr std::string_view prefix = "mb:home:";
-    if (!channel.starts_with(prefix))
-        return std::nullopt;
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(channel.data() + prefix.size(), channel.data() + channel.size(), v);
-    if (ec != std::errc())
-        return std::nullopt;
-    return v;
-}
-
 /**
  * One user's live stream on one WebSocket. Events come from the hub (Redis) into a bounded queue; the
  * stream itself runs on the connection's strand, catches up from the store where Redis cannot be
@@ -165,9 +153,9 @@ private:
 
     std::vector<std::string> wanted_channels() const
     {
-        std::vector<std::string> out{user_channel(who_.user.id)};
+        std::vector<std::string> out{common::mode::user_channel(who_.user.id)};
         for (auto h : homes_)
-            out.push_back(home_channel(h));
+            out.push_back(common::mode::home_channel(h));
         return out;
     }
 
@@ -217,7 +205,7 @@ private:
 
     net::awaitable<bool> send_item(const message& i)
     {
-        if (auto home = home_of_channel(i.channel)) {
+        if (auto home = common::mode::home_of_channel(i.channel)) {
             if (i.seq <= 0 || homes_.count(*home) == 0 || i.seq <= watermark_ || !delivered_.insert(i.seq).second)
                 co_return true;
             if (delivered_.size() > delivered_limit)
