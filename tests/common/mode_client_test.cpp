@@ -12,6 +12,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <vector>
+
 using namespace common::aliases;
 namespace web = common::web;
 namespace mode = common::mode;
@@ -55,6 +58,29 @@ struct fake_mode
             co_await t.async_wait(net::use_awaitable);
             co_return web::empty_response(req, http::status::no_content);
         });
+        // A paged list of 30 items that never gives more than 7 at a time, whatever `limit` asks.
+        routes.add(http::verb::get, "/things", [this](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+            seen_targets.push_back(std::string(req.target()));
+            auto target = std::string(req.target());
+            auto param = [&](const std::string& k) {
+                auto at = target.find(k + "=");
+                return at == std::string::npos ? std::size_t(0) : std::stoul(target.substr(at + k.size() + 1));
+            };
+            std::size_t skip = param("skip"), total = 30;
+            std::size_t count = skip >= total ? 0 : std::min<std::size_t>({param("limit"), 7, total - skip});
+            json::array page;
+            for (std::size_t i = skip; i < skip + count; ++i)
+                page.push_back(json::object{{"id", static_cast<std::int64_t>(i + 1)}});
+            auto res = web::json_response(req, http::status::ok, page);
+            res.set("vnd.tinkermode.range", count == 0 ? "*/30" : std::to_string(skip) + "-" + std::to_string(skip + count - 1) + "/30");
+            co_return res;
+        });
+        // A page whose range does not match its items.
+        routes.add(http::verb::get, "/liar", [](web::request& req, web::request_context&) -> net::awaitable<web::response> {
+            auto res = web::json_response(req, http::status::ok, json::array{json::object{{"id", 1}}});
+            res.set("vnd.tinkermode.range", "0-4/10");
+            co_return res;
+        });
         srv.start();
     }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(srv.local_endpoint().port()); }
@@ -63,6 +89,7 @@ struct fake_mode
     web::router routes;
     web::server srv{ioc, {net::ip::make_address("127.0.0.1"), 0}, {}, routes.as_handler()};
     std::string seen_auth, seen_body, seen_type;
+    std::vector<std::string> seen_targets;
 };
 
 template <class F>
@@ -169,6 +196,50 @@ BOOST_AUTO_TEST_CASE(answers_become_the_right_failures)
         } catch (const mode::error& e) {
             threw = true;
             BOOST_TEST((e.kind() == mode::failure::unavailable));
+        }
+        BOOST_TEST(threw);
+    });
+}
+
+BOOST_AUTO_TEST_CASE(range_headers_are_read_strictly)
+{
+    auto r = mode::parse_range("0-24/30");
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->first == 0U);
+    BOOST_TEST(r->last == 24U);
+    BOOST_TEST(r->count == 25U);
+    BOOST_TEST(r->total == 30U);
+    r = mode::parse_range("25-29/30");
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->count == 5U);
+    r = mode::parse_range("*/0");
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->count == 0U);
+    BOOST_TEST(r->total == 0U);
+    for (const char* bad : {"", "0-24", "24-0/30", "0-30/30", "a-b/c", "-1-3/5", "0-3/", "*/", "0-3/5x"})
+        BOOST_TEST(!mode::parse_range(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(a_paged_list_is_read_to_its_end)
+{
+    fake_mode m;
+    common::client::http_client http(m.ioc.get_executor());
+    mode::client c(http, m.url(), std::chrono::seconds(2));
+    run(m.ioc, [&]() -> net::awaitable<void> {
+        // MODE gives fewer than asked per page: the range header, not the page size, says where to go on.
+        auto all = co_await c.list_all("/things?homeId=4", "user-key", 25);
+        BOOST_TEST_REQUIRE(all.size() == 30U);
+        for (std::size_t i = 0; i < all.size(); ++i)
+            BOOST_TEST(all[i].at("id").as_int64() == static_cast<std::int64_t>(i + 1));
+        BOOST_TEST(m.seen_targets.size() == 5U); // 7+7+7+7+2
+        BOOST_TEST(m.seen_targets.front() == "/things?homeId=4&skip=0&limit=25");
+        BOOST_TEST(m.seen_targets.back() == "/things?homeId=4&skip=28&limit=25");
+        // A page that does not add up is a bad answer, not a short list.
+        bool threw = false;
+        try {
+            (void)co_await c.list_all("/liar", "user-key");
+        } catch (const mode::error& e) {
+            threw = e.kind() == mode::failure::bad_answer;
         }
         BOOST_TEST(threw);
     });

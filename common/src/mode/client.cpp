@@ -85,6 +85,12 @@ common::client::request client::make_request(http::verb method, std::string url,
 
 net::awaitable<std::string> client::exchange(common::client::request req, std::string_view path)
 {
+    auto res = co_await exchange_full(std::move(req), path);
+    co_return std::move(res.body);
+}
+
+net::awaitable<common::client::response> client::exchange_full(common::client::request req, std::string_view path)
+{
     if (!req.timeout)
         req.timeout = timeout_;
     auto method = req.method;
@@ -100,7 +106,7 @@ net::awaitable<std::string> client::exchange(common::client::request req, std::s
         throw error(kind, 0, "", fmt::format("MODE {}: {}", what(), e.what()));
     }
     if (res.status >= 200 && res.status < 300)
-        co_return std::move(res.body);
+        co_return res;
     std::string reason;
     boost::system::error_code ec;
     auto body = json::parse(res.body, ec);
@@ -145,6 +151,67 @@ net::awaitable<std::string> client::call_raw(http::verb method, std::string_view
     auto req = make_request(method, base_url_ + std::string(path), key, body);
     req.timeout = timeout;
     co_return co_await exchange(std::move(req), path);
+}
+
+std::optional<range> parse_range(std::string_view h)
+{
+    auto slash = h.find('/');
+    if (slash == std::string_view::npos)
+        return std::nullopt;
+    auto number = [](std::string_view s, std::size_t& out) {
+        if (s.empty() || s.size() > 18)
+            return false;
+        out = 0;
+        for (char c : s) {
+            if (c < '0' || c > '9')
+                return false;
+            out = out * 10 + static_cast<std::size_t>(c - '0');
+        }
+        return true;
+    };
+    range r;
+    if (!number(h.substr(slash + 1), r.total))
+        return std::nullopt;
+    auto span = h.substr(0, slash);
+    if (span == "*")
+        return r; // nothing on this page
+    auto dash = span.find('-');
+    if (dash == std::string_view::npos || !number(span.substr(0, dash), r.first) ||
+        !number(span.substr(dash + 1), r.last) || r.last < r.first || r.last >= r.total)
+        return std::nullopt;
+    r.count = r.last - r.first + 1;
+    return r;
+}
+
+net::awaitable<json::array> client::list_all(std::string_view path, std::string_view key, std::size_t page_size)
+{
+    json::array all;
+    const char* sep = path.find('?') == std::string_view::npos ? "?" : "&";
+    std::size_t skip = 0;
+    // Bounded: a list that keeps growing while it is read cannot keep us here forever.
+    for (int pages = 0; pages < 10'000; ++pages) {
+        auto page_path = fmt::format("{}{}skip={}&limit={}", path, sep, skip, page_size);
+        auto req = make_request(http::verb::get, base_url_ + page_path, key, nullptr);
+        auto res = co_await exchange_full(std::move(req), page_path);
+        boost::system::error_code ec;
+        auto body = json::parse(res.body, ec);
+        if (ec || !body.is_array())
+            throw error(failure::bad_answer, res.status, "", fmt::format("MODE GET {}: answer is not a list", path));
+        auto& items = body.as_array();
+        auto header = res.headers["vnd.tinkermode.range"];
+        if (header.empty())
+            co_return std::move(items); // not paged: the whole list
+        auto r = parse_range(std::string_view(header.data(), header.size()));
+        if (!r || r->count != items.size() || (r->count != 0 && r->first != skip))
+            throw error(failure::bad_answer, res.status, "",
+                        fmt::format("MODE GET {}: a page whose range does not match it", path));
+        for (auto& v : items)
+            all.push_back(std::move(v));
+        if (r->count == 0 || r->last + 1 >= r->total)
+            co_return all;
+        skip = r->last + 1;
+    }
+    throw error(failure::bad_answer, 200, "", fmt::format("MODE GET {}: the list does not end", path));
 }
 
 net::awaitable<json::value> client::call_form(http::verb method, std::string_view path, std::string_view key,

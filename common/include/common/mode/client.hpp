@@ -45,6 +45,19 @@ private:
  */
 web::problem to_problem(const error& e);
 
+/** Where a page of a MODE list sits, from its `vnd.tinkermode.range: first-last/total` header; an
+    empty page has `*` before the slash, and count 0. */
+struct range
+{
+    std::size_t first = 0;
+    std::size_t last = 0;
+    std::size_t count = 0;
+    std::size_t total = 0;
+};
+
+/** The range header's value, or nullopt when malformed. */
+std::optional<range> parse_range(std::string_view header);
+
 /**
  * MODE's REST API (mode-api.md) over the shared HTTP client. Every call names its credential: the
  * project key for BYOU administration, a user's key for everything done on their behalf.
@@ -67,6 +80,11 @@ public:
                                          const json::value* body = nullptr,
                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
+    /** Every item of a paged MODE list (`GET path`, which may carry a query of its own), read page by
+        page with `skip`/`limit` and following `vnd.tinkermode.range` until its total. A list without
+        the header is taken as complete. Throws `error` (bad_answer for pages that do not add up). */
+    net::awaitable<json::array> list_all(std::string_view path, std::string_view key, std::size_t page_size = 100);
+
     /** A form call (application/x-www-form-urlencoded), as `POST /auth/user` takes. */
     net::awaitable<json::value> call_form(http::verb method, std::string_view path, std::string_view key,
                                           std::string form,
@@ -87,6 +105,7 @@ private:
                                                 const json::value* body);
     /** Sends; returns the body of a 2xx answer, throws `error` for anything else. */
     net::awaitable<std::string> exchange(common::client::request req, std::string_view path);
+    net::awaitable<common::client::response> exchange_full(common::client::request req, std::string_view path);
     net::awaitable<json::value> send(common::client::request req, std::string_view path);
 
     common::client::http_client& http_;
