@@ -77,6 +77,8 @@ BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
         {"MB_MODE_PROJECT_ID", "seventeen"},
         {"MB_DB_TIMEOUT", "forever-and-a-day"},
         {"MB_LIVE_BACKLOG", "lots-of-messages"},
+        {"MB_LIVE_RECHECK", "now-and-then"},
+        {"MB_MEMBERSHIP_MAX_AGE", "a-while"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.var)

@@ -1,7 +1,10 @@
 #include "app.hpp"
 
 #include "account_service.hpp"
-#include "live_hub.hpp"
+#include "live/home_directory.hpp"
+#include "live/hub.hpp"
+#include "live/notices.hpp"
+#include "live/routes.hpp"
 #include "mail_outbox.hpp"
 #include "mail_worker.hpp"
 #include "member_flow.hpp"
@@ -9,7 +12,6 @@
 #include "mode_access.hpp"
 #include "mode_linker.hpp"
 #include "routes/accounts.hpp"
-#include "routes/events.hpp"
 #include "routes/homes.hpp"
 #include "services.hpp"
 #include "session_auth.hpp"
@@ -78,10 +80,14 @@ struct app::impl
         , access(mode, linker, users, bus)
         , members(host.db())
         , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer})
-        , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds}
+        , directory(access, members, cfg.membership_max_age)
+        , notices(host.redis())
+        , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds, directory, notices}
         , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics())
     {
         linker.announce_to(bus);
+        host.metrics().add_callback_gauge("mb_live_home_reads", "Reads of users' homes from MODE started (shared by the streams and requests that need them at once)",
+                                          [this] { return static_cast<double>(directory.reads()); });
         // Live streams follow their users' homes: every change of the record is announced on the user's
         // channel (best effort; a stream also re-reads its homes when Redis comes back).
         members.on_change([this](std::vector<std::string> ids) -> net::awaitable<void> {
@@ -95,7 +101,7 @@ struct app::impl
         });
         add_account_routes(host.routes(), svc);
         add_home_routes(host.routes(), svc);
-        add_event_routes(host.routes(), svc, hub);
+        add_event_routes(host.routes(), stream_parts{cfg, auth, members, hub, directory});
     }
 
     int run()
@@ -140,6 +146,8 @@ struct app::impl
     mode_access access;
     membership_store members;
     member_flow adds;
+    home_directory directory;
+    live_notices notices;
     services svc;
     live_hub hub;
 };

@@ -181,7 +181,7 @@ net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t
         result.what = member_result::outcome::existing;
     }
     if (result.what == member_result::outcome::existing) {
-        auto members = co_await p_.mode.call(owner, http::verb::get, path + "/members");
+        auto members = json::value(co_await p_.mode.list_all(owner, path + "/members"));
         role = role_in(members, mode_id).value_or(role);
     }
     co_await p_.members.upsert(home_id, who.user.id, role);
@@ -203,7 +203,7 @@ net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner
 {
     auto path = "/homes/" + std::to_string(home_id);
     // Only an owner may invite: MODE says who is, through the owner's own key.
-    auto members = co_await p_.mode.call(owner, http::verb::get, path + "/members");
+    auto members = json::value(co_await p_.mode.list_all(owner, path + "/members"));
     if (role_in(members, p_.mode.mode_user_id(owner)) != std::optional<std::string>("owner"))
         throw problem(http::status::forbidden, "MODE_PERMISSION_DENIED", "only an owner of the home may add members");
     if (who.user.mode_user_id) {

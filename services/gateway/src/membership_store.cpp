@@ -72,6 +72,11 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
         {"events_of_home",
          "SELECT seq, payload FROM events WHERE home_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"},
         {"member_homes_of", "SELECT home_id FROM home_members WHERE user_id = $1::uuid ORDER BY home_id"},
+        {"member_list_read_at",
+         "SELECT extract(epoch FROM read_at)::float8 FROM member_lists WHERE user_id = $1::uuid"},
+        {"member_list_stamp",
+         "INSERT INTO member_lists (user_id, read_at) VALUES ($1::uuid, now()) "
+         "ON CONFLICT (user_id) DO UPDATE SET read_at = EXCLUDED.read_at"},
         {"events_of_homes",
          "SELECT seq, payload FROM events WHERE home_id = ANY($1::bigint[]) AND seq > $2 ORDER BY seq LIMIT $3"},
         {"events_last_seq", "SELECT coalesce(max(seq), 0) FROM events"},
@@ -80,7 +85,6 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
 
 net::awaitable<void> membership_store::upsert(std::int64_t home_id, std::string user_id, std::string role)
 {
-    forget(user_id);
     co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         tx.exec_prepared("member_upsert", home_id, user_id, role);
@@ -106,7 +110,6 @@ std::vector<std::string> membership_store::user_ids(const pqxx::result& r)
 
 net::awaitable<void> membership_store::remove(std::int64_t home_id, std::string user_id)
 {
-    forget(user_id);
     auto gone = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         auto r = tx.exec_prepared("member_remove", home_id, user_id);
@@ -118,10 +121,6 @@ net::awaitable<void> membership_store::remove(std::int64_t home_id, std::string 
 
 net::awaitable<void> membership_store::remove_mode_user(std::int64_t home_id, std::int64_t mode_user_id)
 {
-    {
-        std::lock_guard lock(mutex_);
-        synced_.clear();
-    }
     auto gone = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         auto r = tx.exec_prepared("member_remove_mode_user", home_id, mode_user_id);
@@ -133,10 +132,6 @@ net::awaitable<void> membership_store::remove_mode_user(std::int64_t home_id, st
 
 net::awaitable<void> membership_store::remove_home(std::int64_t home_id)
 {
-    {
-        std::lock_guard lock(mutex_);
-        synced_.clear();
-    }
     auto gone = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         auto r = tx.exec_prepared("member_remove_home", home_id);
@@ -146,37 +141,22 @@ net::awaitable<void> membership_store::remove_home(std::int64_t home_id)
     co_await changed(std::move(gone));
 }
 
-void membership_store::forget(const std::string& user_id)
-{
-    std::lock_guard lock(mutex_);
-    synced_.erase(user_id);
-}
-
-bool membership_store::list_changed(const std::string& user_id, std::size_t fingerprint)
-{
-    std::lock_guard lock(mutex_);
-    auto it = synced_.find(user_id);
-    return it == synced_.end() || it->second != fingerprint;
-}
-
-net::awaitable<void> membership_store::sync_user(std::string user_id, std::vector<std::int64_t> homes,
-                                                 std::size_t fingerprint)
+net::awaitable<bool> membership_store::sync_user(std::string user_id, std::vector<std::int64_t> homes, bool stamp)
 {
     bool any = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         auto removed = tx.exec_prepared("member_sync_user_delete", user_id, pg_int_array(homes));
         auto added = tx.exec_prepared("member_sync_user_insert", user_id, pg_int_array(homes));
+        if (stamp)
+            tx.exec_prepared("member_list_stamp", user_id);
         tx.commit();
         return !removed.empty() || !added.empty();
     });
-    {
-        std::lock_guard lock(mutex_);
-        synced_[user_id] = fingerprint;
-    }
     if (any) {
         std::vector<std::string> ids{user_id};
         co_await changed(std::move(ids));
     }
+    co_return any;
 }
 
 net::awaitable<std::vector<known_member>>
@@ -208,10 +188,6 @@ membership_store::sync_home(std::int64_t home_id, std::vector<std::pair<std::int
         return found;
     });
     co_await changed(std::move(touched));
-    {
-        std::lock_guard lock(mutex_);
-        synced_.clear(); // the home's members changed under other users' records
-    }
     co_return ours;
 }
 
@@ -257,13 +233,18 @@ net::awaitable<std::int64_t> membership_store::last_seq()
     });
 }
 
-net::awaitable<std::vector<std::int64_t>> membership_store::homes_of(std::string user_id)
+net::awaitable<membership_store::recorded_list> membership_store::recorded_homes(std::string user_id)
 {
     co_return co_await db_.run([&](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
-        std::vector<std::int64_t> out;
+        recorded_list out;
         for (const auto& r : tx.exec_prepared("member_homes_of", user_id))
-            out.push_back(r[0].as<std::int64_t>());
+            out.homes.push_back(r[0].as<std::int64_t>());
+        auto at = tx.exec_prepared("member_list_read_at", user_id);
+        if (!at.empty()) {
+            auto ms = static_cast<std::int64_t>(at[0][0].as<double>() * 1000.0);
+            out.read_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+        }
         return out;
     });
 }

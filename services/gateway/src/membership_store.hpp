@@ -4,10 +4,9 @@
 
 #include <pqxx/result>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <unordered_map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -50,12 +49,17 @@ public:
     /** Removes our user with this MODE user id from the home. */
     net::awaitable<void> remove_mode_user(std::int64_t home_id, std::int64_t mode_user_id);
     net::awaitable<void> remove_home(std::int64_t home_id);
-    /** Whether the user's home list, as MODE answered it (`fingerprint` of the answer), differs from the
-        one last recorded: only then is it worth parsing and `sync_user`. */
-    bool list_changed(const std::string& user_id, std::size_t fingerprint);
-    /** `homes` is the user's complete list of homes: the record is made to match it (roles come from the
-        member lists). */
-    net::awaitable<void> sync_user(std::string user_id, std::vector<std::int64_t> homes, std::size_t fingerprint);
+    /** `homes` is the user's complete list of homes as MODE just said it: the record is made to match
+        (roles come from the member lists), and, when `stamp`, the time of the read is recorded (so that
+        the copy can serve, for a bounded age, while MODE cannot be reached). True when the record changed. */
+    net::awaitable<bool> sync_user(std::string user_id, std::vector<std::int64_t> homes, bool stamp);
+    /** The user's homes by our record, with the time they were last read from MODE (none: never). */
+    struct recorded_list
+    {
+        std::vector<std::int64_t> homes;
+        std::optional<std::chrono::system_clock::time_point> read_at;
+    };
+    net::awaitable<recorded_list> recorded_homes(std::string user_id);
     /** `members` is the home's complete list of {MODE user id, role}: the record of our users in it is made
         to match, and our users among them are returned (for names and emails). */
     net::awaitable<std::vector<known_member>> sync_home(std::int64_t home_id,
@@ -70,17 +74,12 @@ public:
     events_of_homes(std::vector<std::int64_t> homes, std::int64_t after, int limit);
     /** The highest seq stored (0 when none): every event up to it is committed and readable. */
     net::awaitable<std::int64_t> last_seq();
-    /** The homes a user belongs to, by our record. */
-    net::awaitable<std::vector<std::int64_t>> homes_of(std::string user_id);
 
 private:
-    void forget(const std::string& user_id);
     net::awaitable<void> changed(std::vector<std::string> user_ids);
     static std::vector<std::string> user_ids(const pqxx::result& r);
 
     common::db::pg_pool& db_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, std::size_t> synced_; // user → fingerprint of the list last recorded
     change_notifier notify_;
 };
 

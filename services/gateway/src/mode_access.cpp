@@ -70,4 +70,17 @@ net::awaitable<std::string> mode_access::call_raw(const caller& c, http::verb me
     co_return std::string();
 }
 
+net::awaitable<json::array> mode_access::list_all(const caller& c, std::string path)
+{
+    try {
+        auto key = open_key(c);
+        co_return co_await mode_.list_all(path, key);
+    } catch (const common::mode::error& e) {
+        if (e.kind() != common::mode::failure::rejected || e.status() != 401)
+            throw common::mode::to_problem(e);
+    }
+    co_await renew_key(c);
+    co_return json::array();
+}
+
 } // namespace gateway

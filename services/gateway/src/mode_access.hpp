@@ -42,6 +42,9 @@ public:
     /** Like `call`, the answer's body unparsed, to pass on as it is. */
     net::awaitable<std::string> call_raw(const caller& c, http::verb method, std::string path);
 
+    /** Every item of a paged MODE list (`GET path`, every page), with the caller's key. */
+    net::awaitable<json::array> list_all(const caller& c, std::string path);
+
     common::mode::client& client() noexcept { return mode_; }
 
 private:

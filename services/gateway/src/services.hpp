@@ -20,6 +20,8 @@ class account_service;
 class mode_access;
 class membership_store;
 class member_flow;
+class home_directory;
+class live_notices;
 
 /** The parts a route handler may use. All of them are shared and outlive the server. */
 struct services
@@ -35,6 +37,8 @@ struct services
     mode_access& mode;        // MODE calls with the caller's own key
     membership_store& members;
     member_flow& add_member;
+    home_directory& homes;   // each user's homes, per MODE
+    live_notices& notices;   // removals told to the live streams at once
 };
 
 } // namespace gateway

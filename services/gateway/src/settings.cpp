@@ -104,6 +104,10 @@ settings load_settings(const common::config::env& e)
         env::fail("MB_MEMBER_FLOW", "must be direct or confirm-first");
     s.member_confirm_first = flow == "confirm-first";
     s.live_backlog = static_cast<std::size_t>(e.integer("MB_LIVE_BACKLOG", 1000, 10, 1'000'000));
+    s.live_recheck = e.duration("MB_LIVE_RECHECK", s.live_recheck);
+    if (s.live_recheck < std::chrono::milliseconds(100))
+        env::fail("MB_LIVE_RECHECK", "must be at least 100ms");
+    s.membership_max_age = e.duration("MB_MEMBERSHIP_MAX_AGE", s.membership_max_age);
     return s;
 }
 

@@ -50,6 +50,11 @@ struct settings
     bool member_confirm_first = false;
     /** Messages a live stream may have waiting before it is closed as too slow (4008). */
     std::size_t live_backlog = 1000;
+    /** How often an open live stream re-reads its user's homes from MODE. */
+    std::chrono::milliseconds live_recheck{60'000};
+    /** How old the last list of a user's homes read from MODE may be and still serve while MODE cannot
+        be reached. */
+    std::chrono::milliseconds membership_max_age{300'000};
     /** Take the client address from X-Forwarded-For (last hop): only behind a proxy that sets it. */
     bool trust_forwarded_for = false;
 };

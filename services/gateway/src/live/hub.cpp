@@ -1,4 +1,4 @@
-#include "live_hub.hpp"
+#include "live/hub.hpp"
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -10,15 +10,36 @@ namespace gateway {
 
 namespace {
 
-// The seq of a published event (webhook-ingest's {"type":"event","seq":N,...}); 0 when there is none.
-std::int64_t seq_of(const std::string& payload)
+using message = live_hub::listener::message;
+
+// What a message on a home channel is: webhook-ingest's {"type":"event","seq":N,...}, or the gateway's
+// own {"type":"member.removed","userId":M} and {"type":"home.deleted"}.
+void classify(message& m)
 {
+    m.kind = message::kind_t::other;
     boost::system::error_code ec;
-    auto v = boost::json::parse(payload, ec);
+    auto v = boost::json::parse(m.payload, ec);
     if (ec || !v.is_object())
-        return 0;
-    const auto* seq = v.as_object().if_contains("seq");
-    return seq != nullptr && seq->is_int64() && seq->get_int64() > 0 ? seq->get_int64() : 0;
+        return;
+    const auto& o = v.as_object();
+    const auto* type = o.if_contains("type");
+    if (type == nullptr || !type->is_string())
+        return;
+    if (type->get_string() == "event") {
+        const auto* seq = o.if_contains("seq");
+        if (seq != nullptr && seq->is_int64() && seq->get_int64() > 0) {
+            m.kind = message::kind_t::event;
+            m.seq = seq->get_int64();
+        }
+    } else if (type->get_string() == "member.removed") {
+        const auto* user = o.if_contains("userId");
+        if (user != nullptr && user->is_int64()) {
+            m.kind = message::kind_t::member_removed;
+            m.mode_user = user->get_int64();
+        }
+    } else if (type->get_string() == "home.deleted") {
+        m.kind = message::kind_t::home_deleted;
+    }
 }
 
 } // namespace
@@ -88,9 +109,13 @@ net::awaitable<void> live_hub::run()
             continue;
         }
         auto shared = std::make_shared<listener::message>();
-        shared->seq = common::mode::home_of_channel(m.channel) ? seq_of(m.payload) : 0;
+        shared->received = std::chrono::steady_clock::now();
         shared->channel = std::move(m.channel);
         shared->payload = std::move(m.payload);
+        if (auto home = common::mode::home_of_channel(shared->channel)) {
+            shared->home = *home;
+            classify(*shared);
+        }
         std::lock_guard lock(mutex_);
         auto it = channels_.find(shared->channel);
         if (it == channels_.end())

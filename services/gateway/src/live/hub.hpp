@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,9 +39,20 @@ public:
         /** One message, shared by every listener of its channel (read-only). */
         struct message
         {
+            /** What a message on a home channel is; parsed once per instance, for every listener. */
+            enum class kind_t {
+                event,          ///< a stored event (`seq` > 0), sent to the client as it is
+                member_removed, ///< MODE user `mode_user` left the home: their streams drop it at once
+                home_deleted,   ///< the home is gone: every stream drops it
+                other,          ///< on a user's channel: a notification; elsewhere: ignored
+            };
             std::string channel;
-            std::int64_t seq = 0; // the event's, on home channels; else 0
+            kind_t kind = kind_t::other;
+            std::int64_t seq = 0;       // event: the event's seq
+            std::int64_t home = 0;      // on a home channel: the home
+            std::int64_t mode_user = 0; // member_removed: the MODE user
             std::string payload;
+            std::chrono::steady_clock::time_point received; // when it came from Redis
         };
         /** A message on one of the listener's channels. */
         virtual void deliver(std::shared_ptr<const message> m) = 0;

@@ -1,18 +1,23 @@
 #include "routes/homes.hpp"
 
+#include "live/home_directory.hpp"
+#include "live/notices.hpp"
 #include "member_flow.hpp"
 #include "membership_store.hpp"
 #include "mode_access.hpp"
 #include "session_auth.hpp"
 #include "validation.hpp"
 
+#include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/mode/event.hpp"
 #include "common/web/json_body.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace gateway {
@@ -150,6 +155,34 @@ std::string device_path(std::int64_t id)
     return "/devices/" + std::to_string(id);
 }
 
+/**
+ * A removal (of a member, of a home) in the order that keeps it safe when a step fails: MODE first (it
+ * decides); then the live streams of every instance are told, also when MODE's answer was lost on the
+ * way (a timeout or outage may hide a removal that happened: narrowing a stream is always safe, and its
+ * next MODE read restores what was not removed); then our record, whose failure does not undo what MODE
+ * did (the record is a copy, set right by the next read from MODE).
+ */
+template <class ModeStep, class TellStep, class RecordStep>
+net::awaitable<void> removal(ModeStep mode_step, TellStep tell, RecordStep record)
+{
+    std::optional<problem> failed;
+    try {
+        co_await mode_step();
+    } catch (const problem& p) {
+        if (static_cast<unsigned>(p.status()) < 500)
+            throw; // MODE refused: nothing changed
+        failed = p;
+    }
+    co_await tell();
+    if (failed)
+        throw *failed;
+    try {
+        co_await record();
+    } catch (const common::unavailable_error& e) {
+        common::log::warn("homes.record_failed", {{"code", e.code()}, {"error", e.what()}});
+    }
+}
+
 } // namespace
 
 void add_home_routes(web::router& r, services& svc)
@@ -161,19 +194,14 @@ void add_home_routes(web::router& r, services& svc)
     r.add(http::verb::get, "/v1/homes", [&](request& req, request_context&) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto q = paging(req);
-        auto raw = co_await mode.call_raw(who, http::verb::get,
-                                          "/homes?userId=" + std::to_string(mode.mode_user_id(who)) + q);
-        // A complete list (not a page) says exactly which homes the user is in; it is parsed and recorded
-        // only when it changed, and passed on as MODE sent it.
-        auto fingerprint = std::hash<std::string>{}(raw);
-        if (q.empty() && members.list_changed(who.user.id, fingerprint)) {
-            boost::system::error_code ec;
-            auto list = json::parse(raw, ec);
-            if (ec || !list.is_array())
-                throw problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE gave an answer this service cannot use");
-            co_await members.sync_user(who.user.id, ids_of(list), fingerprint);
-        }
-        co_return web::json_response(req, http::status::ok, std::move(raw));
+        auto path = "/homes?userId=" + std::to_string(mode.mode_user_id(who));
+        if (!q.empty()) // one page, as the client asked: passed on as MODE sent it
+            co_return web::json_response(req, http::status::ok, co_await mode.call_raw(who, http::verb::get, path + q));
+        // Every page: the complete list also says exactly which homes the user is in.
+        auto started = home_directory::clock::now();
+        auto list = co_await mode.list_all(who, path);
+        co_await svc.homes.note(who, ids_of(list), started);
+        co_return web::json_response(req, http::status::ok, json::serialize(list));
     });
 
     r.add(http::verb::post, "/v1/homes", [&](request& req, request_context&) -> net::awaitable<response> {
@@ -218,15 +246,16 @@ void add_home_routes(web::router& r, services& svc)
     r.add(http::verb::delete_, "/v1/homes/{homeId}", [&](request& req, request_context& ctx) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto id = id_param(ctx, "homeId");
-        co_await mode.call(who, http::verb::delete_, home_path(id));
-        co_await members.remove_home(id);
+        co_await removal([&]() -> net::awaitable<void> { co_await mode.call(who, http::verb::delete_, home_path(id)); },
+                         [&]() -> net::awaitable<void> { co_await svc.notices.home_deleted(id); },
+                         [&]() -> net::awaitable<void> { co_await members.remove_home(id); });
         co_return web::empty_response(req, http::status::no_content);
     });
 
     r.add(http::verb::get, "/v1/homes/{homeId}/members", [&](request& req, request_context& ctx) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto id = id_param(ctx, "homeId");
-        auto list = co_await mode.call(who, http::verb::get, home_path(id) + "/members");
+        json::value list = co_await mode.list_all(who, home_path(id) + "/members");
         auto ours = co_await members.sync_home(id, member_roles(list));
         co_return web::json_response(req, http::status::ok, members_json(list, ours));
     });
@@ -248,16 +277,23 @@ void add_home_routes(web::router& r, services& svc)
               auto who = co_await auth.authenticate(req);
               auto id = id_param(ctx, "homeId");
               auto member = id_param(ctx, "userId");
-              co_await mode.call(who, http::verb::delete_, home_path(id) + "/members/" + std::to_string(member));
-              co_await members.remove_mode_user(id, member);
+              co_await removal(
+                  [&]() -> net::awaitable<void> {
+                      co_await mode.call(who, http::verb::delete_, home_path(id) + "/members/" + std::to_string(member));
+                  },
+                  [&]() -> net::awaitable<void> { co_await svc.notices.member_removed(id, member); },
+                  [&]() -> net::awaitable<void> { co_await members.remove_mode_user(id, member); });
               co_return web::empty_response(req, http::status::no_content);
           });
 
     r.add(http::verb::get, "/v1/homes/{homeId}/devices", [&](request& req, request_context& ctx) -> net::awaitable<response> {
         auto who = co_await auth.authenticate(req);
         auto id = id_param(ctx, "homeId");
-        auto raw = co_await mode.call_raw(who, http::verb::get, "/devices?homeId=" + std::to_string(id) + paging(req));
-        co_return web::json_response(req, http::status::ok, std::move(raw));
+        auto path = "/devices?homeId=" + std::to_string(id);
+        auto q = paging(req);
+        if (!q.empty())
+            co_return web::json_response(req, http::status::ok, co_await mode.call_raw(who, http::verb::get, path + q));
+        co_return web::json_response(req, http::status::ok, json::serialize(co_await mode.list_all(who, path)));
     });
 
     r.add(http::verb::post, "/v1/homes/{homeId}/devices", [&](request& req, request_context& ctx) -> net::awaitable<response> {
@@ -326,7 +362,10 @@ void add_home_routes(web::router& r, services& svc)
         auto id = id_param(ctx, "homeId");
         auto after = query_int(req, "after", 0, 0, INT64_MAX);
         auto limit = static_cast<int>(query_int(req, "limit", 100, 1, 1000));
-        co_await mode.call_raw(who, http::verb::get, home_path(id));
+        // Who may read it is what MODE says the caller's homes are (as for the live stream).
+        auto list = co_await svc.homes.homes(who, home_directory::clock::now() - std::chrono::seconds(1));
+        if (!std::binary_search(list.homes.begin(), list.homes.end(), id))
+            throw web::not_found();
         auto rows = co_await members.events(id, after, limit);
         std::string out = "{\"events\":[";
         std::int64_t next = after;
