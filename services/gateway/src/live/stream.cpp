@@ -283,12 +283,32 @@ net::awaitable<bool> live_stream::refresh()
     co_return true;
 }
 
+// Reads the homes from MODE, subscribes, catches up from the store and sends `ready`; false when the
+// connection ended. Throws when MODE or the store cannot give what it takes.
+net::awaitable<bool> live_stream::open(std::optional<std::int64_t> after)
+{
+    auto first = co_await parts_.homes.homes(who_, clock::now() - shared_read_window);
+    bool gained = false;
+    (void)co_await follow(first, false, gained);
+    // Subscribed before reading the store: nothing published from here on can fall between the two.
+    (void)co_await parts_.hub.sync();
+    std::int64_t from = after ? *after : co_await parts_.store.last_seq();
+    watermark_ = from;
+    if (!co_await catch_up(from))
+        co_return false;
+    boost::json::array homes;
+    for (auto h : homes_)
+        homes.push_back(h);
+    boost::json::object ready{{"type", "ready"}, {"lastSeq", watermark_}, {"homes", std::move(homes)}};
+    co_return co_await send(boost::json::serialize(ready));
+}
+
 net::awaitable<void> live_stream::write_loop(std::optional<std::int64_t> after)
 {
-    home_list first;
     bool unavailable = false;
+    bool opened = false;
     try {
-        first = co_await parts_.homes.homes(who_, clock::now() - shared_read_window);
+        opened = co_await open(after);
     } catch (const web::problem& p) {
         common::log::warn("live.homes_refused", {{"user_id", who_.user.id}, {"code", p.code()}});
         unavailable = true;
@@ -297,23 +317,12 @@ net::awaitable<void> live_stream::write_loop(std::optional<std::int64_t> after)
         unavailable = true;
     }
     if (unavailable) {
-        // Closed from here: the client learns at once that it should come back later (with `after`).
-        co_await ws_.close(web::ws_close::try_again_later, "the homes cannot be confirmed with MODE now");
+        // Closed from here, not by an exception through run()'s `||`: the client learns at once that
+        // it should come back later (with `after`).
+        co_await ws_.close(web::ws_close::try_again_later, "a service the stream needs is unavailable");
         co_return;
     }
-    bool gained = false;
-    (void)co_await follow(first, false, gained);
-    // Subscribed before reading the store: nothing published from here on can fall between the two.
-    (void)co_await parts_.hub.sync();
-    std::int64_t from = after ? *after : co_await parts_.store.last_seq();
-    watermark_ = from;
-    if (!co_await catch_up(from))
-        co_return;
-    boost::json::array homes;
-    for (auto h : homes_)
-        homes.push_back(h);
-    boost::json::object ready{{"type", "ready"}, {"lastSeq", watermark_}, {"homes", std::move(homes)}};
-    if (!co_await send(boost::json::serialize(ready)))
+    if (!opened)
         co_return;
     auto next_check = clock::now() + session_recheck;
     auto next_recheck = clock::now() + parts_.cfg.live_recheck;

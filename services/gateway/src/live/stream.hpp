@@ -61,6 +61,7 @@ private:
 
     void enqueue(item i);
     net::awaitable<void> read_loop();
+    net::awaitable<bool> open(std::optional<std::int64_t> after);
     net::awaitable<void> write_loop(std::optional<std::int64_t> after);
     net::awaitable<bool> send(std::string text);
     net::awaitable<bool> send_item(const message& i);
