@@ -248,6 +248,9 @@ service_settings load_service_settings(const env& e, std::string_view default_li
     s.body_timeout = e.duration("MB_BODY_TIMEOUT", s.body_timeout);
     if (s.header_timeout.count() <= 0 || s.body_timeout.count() <= 0)
         env::fail("MB_HEADER_TIMEOUT", "and MB_BODY_TIMEOUT must be positive");
+    s.ws_write_timeout = e.duration("MB_WS_WRITE_TIMEOUT", s.ws_write_timeout);
+    if (s.ws_write_timeout.count() < 100)
+        env::fail("MB_WS_WRITE_TIMEOUT", "must be at least 100ms");
     return s;
 }
 

@@ -87,6 +87,8 @@ struct service_settings
     std::size_t body_limit = 1024 * 1024;
     std::chrono::milliseconds header_timeout{10'000}; // a client must send its headers within this
     std::chrono::milliseconds body_timeout{30'000};   // ... and its body within this
+    /** A WebSocket frame not fully written within this (the peer stopped reading) cuts the connection. */
+    std::chrono::milliseconds ws_write_timeout{10'000};
 };
 
 service_settings load_service_settings(const env& e, std::string_view default_listen);

@@ -40,6 +40,20 @@ std::optional<std::int64_t> home_of_channel(std::string_view channel)
     return v;
 }
 
+std::string_view published_channel()
+{
+    return "mb:published";
+}
+
+std::optional<std::int64_t> parse_published(std::string_view payload)
+{
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), v);
+    if (ec != std::errc() || ptr != payload.data() + payload.size() || v < 0)
+        return std::nullopt;
+    return v;
+}
+
 std::string user_channel(std::string_view user_id)
 {
     return "mb:user:" + std::string(user_id);

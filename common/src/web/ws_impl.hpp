@@ -67,6 +67,7 @@ public:
         , st_(std::move(st))
         , ws_(std::move(stream))
         , close_done_(st_->strand)
+        , write_watch_(st_->strand)
     {
     }
 
@@ -87,11 +88,12 @@ public:
 
     net::awaitable<bool> write(std::string text) override
     {
-        if (close_started_ || !ws_.is_open())
-            co_return false;
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(net::buffer(text), net::as_tuple(net::use_awaitable));
-        co_return !ec;
+        co_return co_await write_view(text);
+    }
+
+    net::awaitable<bool> write_shared(const std::string& text) override
+    {
+        co_return co_await write_view(text);
     }
 
     net::awaitable<void> close(std::uint16_t code, std::string reason) override
@@ -160,6 +162,49 @@ public:
     }
 
 private:
+    net::awaitable<bool> write_view(std::string_view text)
+    {
+        if (close_started_ || !ws_.is_open())
+            co_return false;
+        ws_.text(true);
+        writing_ = true;
+        writing_since_ = std::chrono::steady_clock::now();
+        watch_write();
+        auto [ec, n] = co_await ws_.async_write(net::buffer(text.data(), text.size()), net::as_tuple(net::use_awaitable));
+        writing_ = false;
+        co_return !ec;
+    }
+
+    // A write that makes no progress within ws_write_timeout (a peer that stopped reading, its window
+    // full) cuts the connection, so that neither it nor its close can hang. One timer, armed while
+    // writes go on; an idle connection has none pending.
+    void watch_write()
+    {
+        auto limit = srv_->opts.ws_write_timeout;
+        if (watching_ || limit.count() <= 0)
+            return;
+        watching_ = true;
+        write_watch_.expires_at(writing_since_ + limit);
+        std::weak_ptr<ws_session> weak = this->shared_from_this();
+        write_watch_.async_wait([weak](boost::system::error_code) {
+            auto self = weak.lock();
+            if (!self)
+                return;
+            self->watching_ = false;
+            if (!self->writing_)
+                return;
+            if (std::chrono::steady_clock::now() - self->writing_since_ < self->srv_->opts.ws_write_timeout) {
+                self->watch_write();
+                return;
+            }
+            log::info("ws.write_timeout", {{"after_ms", static_cast<std::int64_t>(self->srv_->opts.ws_write_timeout.count())}});
+            if (self->end_ == ws_end::none)
+                self->end_ = ws_end::timeout;
+            boost::system::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        });
+    }
+
     void prepare(const upgrade_request& up)
     {
         // Beast's own timers govern from here on; a stream deadline would cut long-lived connections.
@@ -267,6 +312,10 @@ private:
     websocket::stream<Stream> ws_;
     beast::flat_buffer buffer_;
     net::steady_timer close_done_; // cancelled when a close completes, for run() to wait on
+    net::steady_timer write_watch_; // see watch_write
+    std::chrono::steady_clock::time_point writing_since_{};
+    bool writing_ = false;
+    bool watching_ = false;
     bool read_ended_ = false;
     bool close_started_ = false;
     bool close_finished_ = false;

@@ -46,14 +46,20 @@ event_publisher::event_publisher(net::any_io_executor strand, common::redis::con
 std::vector<std::pair<std::string, std::string>> event_publisher::statements()
 {
     return {
-        {"events_mark_published", "UPDATE events SET published = true WHERE seq = ANY($1::bigint[])"},
-        {"events_unmark_published", "UPDATE events SET published = false WHERE seq = ANY($1::bigint[])"},
-        // The relay takes the oldest unpublished events; recent ones are left to the direct path unless a
-        // backlog is being drained.
+        {"events_mark_published",
+         "UPDATE events SET published = true, claimed_at = NULL WHERE seq = ANY($1::bigint[])"},
+        {"events_unclaim", "UPDATE events SET claimed_at = NULL WHERE seq = ANY($1::bigint[])"},
+        // The relay claims the oldest unpublished events (recent ones are left to the direct path
+        // unless a backlog is being drained); they count as unpublished until Redis took them.
         {"events_claim_unpublished",
-         "UPDATE events SET published = true WHERE seq IN (SELECT seq FROM events WHERE NOT published "
-         "AND ($2 OR received_at < now() - interval '2 seconds') ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) "
+         "UPDATE events SET claimed_at = now() WHERE seq IN (SELECT seq FROM events WHERE NOT published "
+         "AND (claimed_at IS NULL OR claimed_at < now() - interval '30 seconds') "
+         "AND ($2 OR received_at < now() - interval '1 second') ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) "
          "RETURNING seq, home_id, payload"},
+        // The published watermark: every event up to it has been published. Both subqueries read one
+        // snapshot; an event committed later has a higher seq (the writers' advisory lock).
+        {"events_published_through",
+         "SELECT COALESCE((SELECT min(seq) FROM events WHERE NOT published) - 1, (SELECT max(seq) FROM events), 0)"},
     };
 }
 
@@ -77,6 +83,32 @@ net::awaitable<void> event_publisher::publish(const std::vector<stored_event>& e
     for (const auto& r : replies)
         if (r.is_error())
             throw common::redis::error(common::redis::error_kind::server, "PUBLISH refused: " + r.str);
+}
+
+net::awaitable<std::int64_t> event_publisher::mark_published(const std::vector<stored_event>& events)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("events_mark_published", seq_array(events));
+        auto through = tx.exec_prepared1("events_published_through")[0].as<std::int64_t>();
+        tx.commit();
+        return through;
+    });
+}
+
+net::awaitable<void> event_publisher::announce(std::int64_t through)
+{
+    if (through <= announced_)
+        co_return;
+    try {
+        auto reply = co_await redis_.command("PUBLISH", std::string(common::mode::published_channel()),
+                                             std::to_string(through));
+        if (!reply.is_error())
+            announced_ = through;
+    } catch (const std::exception& e) {
+        // The next batch announces a higher watermark, which covers this one.
+        common::log::debug("events.watermark_not_announced", {{"error", e.what()}});
+    }
 }
 
 net::awaitable<std::size_t> event_publisher::relay_once(bool backlog)
@@ -103,12 +135,13 @@ net::awaitable<std::size_t> event_publisher::relay_once(bool backlog)
         // Give them back for the next round.
         co_await db_.run([&](pqxx::connection& c) {
             pqxx::work tx(c);
-            tx.exec_prepared("events_unmark_published", seq_array(claimed));
+            tx.exec_prepared("events_unclaim", seq_array(claimed));
             tx.commit();
         });
         throw common::redis::error(common::redis::error_kind::unavailable, "Redis refused the relayed events");
     }
     relayed_.inc(claimed.size());
+    co_await announce(co_await mark_published(claimed));
     co_return claimed.size();
 }
 
@@ -128,11 +161,8 @@ net::awaitable<void> event_publisher::run()
             try {
                 co_await publish(batch);
                 published_.inc(batch.size());
-                co_await db_.run([&](pqxx::connection& c) {
-                    pqxx::work tx(c);
-                    tx.exec_prepared("events_mark_published", seq_array(batch));
-                    tx.commit();
-                });
+                auto through = co_await mark_published(batch);
+                co_await announce(through);
             } catch (const common::redis::error& e) {
                 // They stay unpublished in PostgreSQL; the relay takes over, in seq order.
                 common::log::warn("events.publish_failed", {{"events", batch.size()}, {"error", e.what()}});
@@ -147,7 +177,7 @@ net::awaitable<void> event_publisher::run()
         // Relay: at once while draining a backlog, otherwise every few seconds for stragglers (events
         // committed by an instance that stopped before publishing them).
         auto now = std::chrono::steady_clock::now();
-        if (backlog_ || now - last_relay > std::chrono::seconds(5)) {
+        if (backlog_ || now - last_relay >= std::chrono::seconds(1)) {
             last_relay = now;
             try {
                 auto n = co_await relay_once(backlog_);

@@ -20,8 +20,10 @@ namespace ingest {
  * Publishes committed events on Redis, one channel per home (`mb:home:<id>`), in the live-stream form
  * with their seq, pipelined. PostgreSQL stays the source of truth: an event is marked published once
  * Redis took it, and a relay republishes, in seq order, whatever was not (Redis was down, or the process
- * stopped in between). While a backlog exists, new events wait for the relay, so they never overtake
- * older ones. Readers may see an event twice (after a restart); they dedupe by seq.
+ * stopped in between; checked every second). While a backlog exists, new events wait for the relay.
+ * After each batch is marked, the published watermark (every event up to it is published, whichever
+ * instance published it) is announced on `mb:published`; gateways deliver in seq order against it.
+ * Readers may see an event twice (after a restart); they dedupe by seq.
  *
  * `run` belongs on `executor()` (a strand); `committed` may be called from any thread.
  */
@@ -41,6 +43,10 @@ public:
 
 private:
     net::awaitable<void> publish(const std::vector<stored_event>& events);
+    /** Marks them published; returns the published watermark (every event up to it is published). */
+    net::awaitable<std::int64_t> mark_published(const std::vector<stored_event>& events);
+    /** PUBLISHes the watermark on published_channel() when it moved up. */
+    net::awaitable<void> announce(std::int64_t through);
     /** One relay round; returns how many events it republished. */
     net::awaitable<std::size_t> relay_once(bool backlog);
 
@@ -50,6 +56,7 @@ private:
     std::mutex mutex_;
     std::deque<stored_event> pending_;
     bool backlog_ = false; // on the strand
+    std::int64_t announced_ = 0; // on the strand: the last watermark announced
     std::atomic<bool> stopped_{false};
     common::metrics::counter& published_;
     common::metrics::counter& relayed_;

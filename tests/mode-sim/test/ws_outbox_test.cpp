@@ -35,6 +35,7 @@ public:
         written.push_back(std::move(text));
         co_return true;
     }
+    net::awaitable<bool> write_shared(const std::string& text) override { co_return co_await write(text); }
     net::awaitable<void> close(std::uint16_t code, std::string reason) override
     {
         closed.emplace(code, std::move(reason));

@@ -30,6 +30,8 @@ struct server_options
     std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: between requests
     /** WebSocket: pinged after half of this without traffic, dropped after all of it (websocket.hpp). */
     std::chrono::milliseconds ws_idle_timeout{60'000};
+    /** WebSocket: a frame not fully written within this (the peer stopped reading) cuts the connection. */
+    std::chrono::milliseconds ws_write_timeout{10'000};
     /** WebSocket: the largest message accepted from the peer; a larger one closes with 1009. */
     std::size_t ws_message_limit = 64 * 1024;
     /** Serve TLS with this context; null serves plain HTTP. */

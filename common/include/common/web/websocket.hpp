@@ -32,7 +32,9 @@ inline constexpr std::uint16_t try_again_later = 1013;
  * Limits and keep-alive (server_options): messages over `ws_message_limit` close the connection with
  * 1009; the server pings a connection idle for half of `ws_idle_timeout` and drops it (read() → nullopt)
  * when nothing at all arrived for the whole `ws_idle_timeout`; the handshake and the closing handshake
- * each have 10 s. No compression (permessage-deflate is off).
+ * each have 10 s; a write that has not completed within `ws_write_timeout` (a peer that stopped
+ * reading) cuts the connection (write() → false, read() → nullopt). No compression (permessage-deflate
+ * is off).
  *
  * Keep a read() pending for the life of the connection: reading is what answers the peer's pings,
  * takes in its pongs and its close frame. A handler that also sends runs both loops on the strand:
@@ -84,6 +86,10 @@ public:
 
     /** Sends `text` as one text frame; false when the connection is gone or closing. One at a time. */
     virtual net::awaitable<bool> write(std::string text) = 0;
+
+    /** The same without a copy: `text` must stay alive and unchanged until the call completes (a
+        payload shared by many connections). */
+    virtual net::awaitable<bool> write_shared(const std::string& text) = 0;
 
     /** Starts the closing handshake with `code` and `reason` (≤ 123 bytes) and waits for it to finish
         (bounded); a no-op when a close is already under way. A pending read() then ends with nullopt. */

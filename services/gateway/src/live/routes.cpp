@@ -71,8 +71,8 @@ void add_event_routes(web::router& r, stream_parts parts)
                 co_await ws.close(close_unauthenticated, "unauthenticated");
                 co_return;
             }
-            auto stream = std::make_shared<live_stream>(parts, ws, std::move(*who), std::move(token));
-            co_await stream->run(q.after);
+            auto stream = std::make_shared<live_stream>(parts, ws, std::move(*who), std::move(token), q.after);
+            co_await stream->run();
         } catch (const common::unavailable_error& e) {
             // The store or MODE is unavailable: the client should come back later (with `after`).
             common::log::warn("live.unavailable", {{"code", e.code()}, {"error", e.what()}});
