@@ -52,32 +52,6 @@ void follow_membership(deployment& d, const deployment::user& owner, const deplo
     BOOST_TEST(n_of(own) == 3);
 }
 
-// Publishes `times` events of `home` straight on Redis (as webhook-ingest would), each about `size`
-// bytes, with seqs from `first_seq` up; over a plain socket, replies unread.
-void flood(unsigned short redis_port, std::int64_t home, std::int64_t first_seq, int times, std::size_t size)
-{
-    net::io_context ioc;
-    net::ip::tcp::socket s(ioc);
-    s.connect({net::ip::make_address("127.0.0.1"), redis_port});
-    const std::string channel = "mb:home:" + std::to_string(home);
-    const std::string pad(size, 'x');
-    const std::string published = "mb:published";
-    for (int i = 0; i < times; ++i) {
-        auto payload = json::serialize(json::object{{"type", "event"},
-                                                    {"seq", first_seq + i},
-                                                    {"homeId", home},
-                                                    {"eventType", "big"},
-                                                    {"eventData", {{"pad", pad}}}});
-        auto cmd = "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(channel.size()) + "\r\n" + channel + "\r\n$" +
-                   std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
-        // As webhook-ingest does: the published watermark follows, and lets gateways hand it over.
-        auto through = std::to_string(first_seq + i);
-        cmd += "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(published.size()) + "\r\n" + published + "\r\n$" +
-               std::to_string(through.size()) + "\r\n" + through + "\r\n";
-        net::write(s, net::buffer(cmd));
-    }
-}
-
 } // namespace live
 
 BOOST_AUTO_TEST_SUITE(live_events)

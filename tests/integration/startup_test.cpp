@@ -79,6 +79,10 @@ BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
         {"MB_LIVE_BACKLOG", "lots-of-messages"},
         {"MB_LIVE_RECHECK", "now-and-then"},
         {"MB_MEMBERSHIP_MAX_AGE", "a-while"},
+        {"MB_MAX_CONNECTIONS", "plenty-of-them"},
+        {"MB_CONNECTION_RATE", "quick-ish"},
+        {"MB_LIVE_STREAMS_PER_USER", "several-streams"},
+        {"MB_WS_WRITE_TIMEOUT", "eventually"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.var)

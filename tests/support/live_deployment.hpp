@@ -10,6 +10,9 @@
 
 #include "common/crypto/crypto.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -115,6 +118,39 @@ inline std::vector<json::object> until_ready(test::ws_client& ws, std::int64_t* 
         }
         events.push_back(std::move(m));
     }
+}
+
+// Publishes `times` events of `home` straight on Redis (as webhook-ingest would), each about `size`
+// bytes, with seqs from `first_seq` up, each followed by the published watermark; over a plain socket.
+inline void flood(unsigned short redis_port, std::int64_t home, std::int64_t first_seq, int times, std::size_t size)
+{
+    net::io_context ioc;
+    net::ip::tcp::socket s(ioc);
+    s.connect({net::ip::make_address("127.0.0.1"), redis_port});
+    const std::string channel = "mb:home:" + std::to_string(home);
+    const std::string pad(size, 'x');
+    const std::string published = "mb:published";
+    for (int i = 0; i < times; ++i) {
+        auto payload = json::serialize(json::object{{"type", "event"},
+                                                    {"seq", first_seq + i},
+                                                    {"homeId", home},
+                                                    {"eventType", "big"},
+                                                    {"eventData", {{"pad", pad}}}});
+        auto cmd = "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(channel.size()) + "\r\n" + channel + "\r\n$" +
+                   std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
+        // As webhook-ingest does: the published watermark follows, and lets gateways hand it over.
+        auto through = std::to_string(first_seq + i);
+        cmd += "*3\r\n$7\r\nPUBLISH\r\n$" + std::to_string(published.size()) + "\r\n" + published + "\r\n$" +
+               std::to_string(through.size()) + "\r\n" + through + "\r\n";
+        net::write(s, net::buffer(cmd));
+    }
+    // Closing with replies unread would reset the connection and lose the last commands: say we are
+    // done, and read until Redis, having run them all, closes its side.
+    s.shutdown(net::ip::tcp::socket::shutdown_send);
+    char sink[4096];
+    boost::system::error_code ec;
+    while (!ec)
+        (void)s.read_some(net::buffer(sink), ec);
 }
 
 // The `n` of an event's eventData.

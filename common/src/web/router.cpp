@@ -26,6 +26,7 @@ struct router::node
     std::string param_name;
     std::map<http::verb, handler> handlers;
     std::shared_ptr<const ws_handler> ws; // a WebSocket endpoint (served to GET upgrades)
+    ws_admit admit;                       // ... and what runs before its upgrade is accepted
     std::string pattern;
 
     bool has_routes() const { return !handlers.empty() || ws != nullptr; }
@@ -132,12 +133,13 @@ void router::add(http::verb method, std::string_view pattern, handler h)
     n.pattern = std::string(pattern);
 }
 
-void router::add_websocket(std::string_view pattern, ws_handler h)
+void router::add_websocket(std::string_view pattern, ws_handler h, ws_admit admit)
 {
     node& n = node_for(*root_, pattern);
     if (n.ws)
         throw std::invalid_argument("duplicate WebSocket route " + std::string(pattern));
     n.ws = std::make_shared<const ws_handler>(std::move(h));
+    n.admit = std::move(admit);
     n.pattern = std::string(pattern);
 }
 
@@ -233,6 +235,8 @@ net::awaitable<response> router::dispatch(request& req, request_context& ctx) co
     if (n.ws && req.method() == http::verb::get && websocket::is_upgrade(req)) {
         // The server sees ctx.websocket, does the handshake and runs the endpoint; this answer stands for
         // the handshake's own 101 (headers set on it are copied onto the handshake response).
+        if (n.admit)
+            co_await n.admit(req, ctx);
         ctx.websocket = n.ws;
         co_return response{http::status::switching_protocols, req.version()};
     }

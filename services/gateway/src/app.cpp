@@ -84,6 +84,9 @@ struct app::impl
         , notices(host.redis())
         , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds, directory, notices}
         , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics())
+        , admission(stream_admission::limits{cfg.max_connections, cfg.live_streams_per_user,
+                                             static_cast<double>(cfg.connection_rate)},
+                    host.metrics())
     {
         linker.announce_to(bus);
         host.metrics().add_callback_gauge("mb_live_home_reads", "Reads of users' homes from MODE started (shared by the streams and requests that need them at once)",
@@ -101,7 +104,7 @@ struct app::impl
         });
         add_account_routes(host.routes(), svc);
         add_home_routes(host.routes(), svc);
-        add_event_routes(host.routes(), stream_parts{cfg, auth, members, hub, directory});
+        add_event_routes(host.routes(), stream_parts{cfg, auth, members, hub, directory}, admission);
     }
 
     int run()
@@ -150,6 +153,7 @@ struct app::impl
     live_notices notices;
     services svc;
     live_hub hub;
+    stream_admission admission;
 };
 
 app::app(settings s)

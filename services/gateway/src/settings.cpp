@@ -108,6 +108,9 @@ settings load_settings(const common::config::env& e)
     if (s.live_recheck < std::chrono::milliseconds(100))
         env::fail("MB_LIVE_RECHECK", "must be at least 100ms");
     s.membership_max_age = e.duration("MB_MEMBERSHIP_MAX_AGE", s.membership_max_age);
+    s.max_connections = static_cast<std::size_t>(e.integer("MB_MAX_CONNECTIONS", 50000, 1, 10'000'000));
+    s.connection_rate = static_cast<std::size_t>(e.integer("MB_CONNECTION_RATE", 500, 1, 10'000'000));
+    s.live_streams_per_user = static_cast<std::size_t>(e.integer("MB_LIVE_STREAMS_PER_USER", 20, 1, 10'000'000));
     return s;
 }
 

@@ -55,6 +55,10 @@ struct settings
     /** How old the last list of a user's homes read from MODE may be and still serve while MODE cannot
         be reached. */
     std::chrono::milliseconds membership_max_age{300'000};
+    /** Live streams this instance holds at most; new connections per second; streams per user. */
+    std::size_t max_connections = 50000;
+    std::size_t connection_rate = 500;
+    std::size_t live_streams_per_user = 20;
     /** Take the client address from X-Forwarded-For (last hop): only behind a proxy that sets it. */
     bool trust_forwarded_for = false;
 };

@@ -36,8 +36,9 @@ public:
 
     void add(http::verb method, std::string_view pattern, handler h);
 
-    /** A WebSocket endpoint at `pattern` (see above); throws std::invalid_argument like add. */
-    void add_websocket(std::string_view pattern, ws_handler h);
+    /** A WebSocket endpoint at `pattern` (see above); throws std::invalid_argument like add. `admit`,
+        when set, runs first and may refuse the upgrade with a problem (types.hpp). */
+    void add_websocket(std::string_view pattern, ws_handler h, ws_admit admit = {});
 
     /** Finds the route for `req`, fills `ctx.params` and `ctx.route`, and runs it. */
     net::awaitable<response> dispatch(request& req, request_context& ctx) const;

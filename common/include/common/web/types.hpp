@@ -45,6 +45,13 @@ using ws_handler =
     std::function<net::awaitable<void>(const request& upgrade, request_context& ctx, ws_connection& ws)>;
 
 /**
+ * Runs before a WebSocket upgrade is accepted (router::add_websocket): it may refuse the connection by
+ * throwing a `problem`, which is answered as an ordinary response (no handshake), and may leave in
+ * `ctx.admitted` what the endpoint needs (held until the endpoint returns).
+ */
+using ws_admit = std::function<net::awaitable<void>(request& upgrade, request_context& ctx)>;
+
+/**
  * What a handler knows about the request beyond the message itself.
  * Lives as long as the request is being handled; owned by the connection's session.
  */
@@ -60,6 +67,8 @@ struct request_context
      * does the handshake and runs this handler, instead of writing the (101) response it got.
      */
     std::shared_ptr<const ws_handler> websocket;
+    /** What a ws_admit step hands to its WebSocket endpoint; released with the context. */
+    std::shared_ptr<void> admitted;
 };
 
 /**

@@ -46,41 +46,69 @@ query parse_query(const web::request& req)
 
 } // namespace
 
-void add_event_routes(web::router& r, stream_parts parts)
+// What the admission step hands to the stream: its place, and the caller when authenticated there.
+struct admitted
 {
-    r.add_websocket("/v1/events", [parts](const web::request& req, web::request_context&,
-                                          web::ws_connection& ws) -> net::awaitable<void> {
-        auto q = parse_query(req);
-        if (!q.error.empty()) {
-            co_await ws.close(web::ws_close::policy_violation, q.error);
-            co_return;
-        }
+    std::shared_ptr<stream_admission::ticket> place;
+    std::optional<caller> who;
+};
+
+void add_event_routes(web::router& r, stream_parts parts, stream_admission& admission)
+{
+    auto admit = [parts, &admission](web::request& req, web::request_context& ctx) -> net::awaitable<void> {
+        auto a = std::make_shared<admitted>();
+        a->place = admission.enter();
         auto token = session_auth::bearer_token(req);
         if (token.empty())
-            token = q.access_token;
-        bool unavailable = false;
+            token = parse_query(req).access_token;
         try {
-            std::optional<caller> who;
-            try {
-                who = co_await parts.auth.authenticate_token(token);
-            } catch (const web::problem& p) {
-                if (static_cast<unsigned>(p.status()) != 401)
-                    throw;
-            }
-            if (!who) {
-                co_await ws.close(close_unauthenticated, "unauthenticated");
+            a->who = co_await parts.auth.authenticate_token(token);
+        } catch (const std::exception&) {
+            // Not authenticated here (unknown token, or the store is down): the stream itself says so
+            // after the upgrade (4001, or 1013), as it always has.
+        }
+        if (a->who)
+            admission.claim(*a->place, a->who->user.id);
+        ctx.admitted = std::move(a);
+    };
+    r.add_websocket(
+        "/v1/events",
+        [parts](const web::request& req, web::request_context& ctx, web::ws_connection& ws) -> net::awaitable<void> {
+            auto q = parse_query(req);
+            if (!q.error.empty()) {
+                co_await ws.close(web::ws_close::policy_violation, q.error);
                 co_return;
             }
-            auto stream = std::make_shared<live_stream>(parts, ws, std::move(*who), std::move(token), q.after);
-            co_await stream->run();
-        } catch (const common::unavailable_error& e) {
-            // The store or MODE is unavailable: the client should come back later (with `after`).
-            common::log::warn("live.unavailable", {{"code", e.code()}, {"error", e.what()}});
-            unavailable = true;
-        }
-        if (unavailable)
-            co_await ws.close(web::ws_close::try_again_later, "a service the stream needs is unavailable");
-    });
+            auto token = session_auth::bearer_token(req);
+            if (token.empty())
+                token = q.access_token;
+            auto* pre = static_cast<admitted*>(ctx.admitted.get());
+            bool unavailable = false;
+            try {
+                std::optional<caller> who = pre != nullptr ? pre->who : std::nullopt;
+                if (!who) {
+                    try {
+                        who = co_await parts.auth.authenticate_token(token);
+                    } catch (const web::problem& p) {
+                        if (static_cast<unsigned>(p.status()) != 401)
+                            throw;
+                    }
+                }
+                if (!who) {
+                    co_await ws.close(close_unauthenticated, "unauthenticated");
+                    co_return;
+                }
+                auto stream = std::make_shared<live_stream>(parts, ws, std::move(*who), std::move(token), q.after);
+                co_await stream->run();
+            } catch (const common::unavailable_error& e) {
+                // The store or MODE is unavailable: the client should come back later (with `after`).
+                common::log::warn("live.unavailable", {{"code", e.code()}, {"error", e.what()}});
+                unavailable = true;
+            }
+            if (unavailable)
+                co_await ws.close(web::ws_close::try_again_later, "a service the stream needs is unavailable");
+        },
+        std::move(admit));
 }
 
 } // namespace gateway
