@@ -305,4 +305,30 @@ BOOST_FIXTURE_TEST_CASE(stored_events_of_a_home, mode_fixture)
     expect_problem(call(http::verb::get, path + "?limit=0", token), 400, "INVALID_REQUEST");
 }
 
+// MODE pages its lists at 25 by default: the gateway reads every page of members and devices.
+BOOST_FIXTURE_TEST_CASE(members_and_devices_past_one_mode_page_are_all_listed, mode_fixture)
+{
+    auto [email, token] = user("bighome");
+    auto home = create_home(token);
+    auto h = std::to_string(home);
+    for (int i = 0; i < 30; ++i) {
+        auto added = call(http::verb::post, "/v1/homes/" + h + "/members", token,
+                          body({{"email", "member" + std::to_string(i) + "-" + email}}));
+        BOOST_TEST_REQUIRE(added.status == 201U, added);
+        auto dev = claimable_device("thermostat");
+        auto claimed = call(http::verb::post, "/v1/homes/" + h + "/devices", token, body({{"claimCode", dev.claim_code}}));
+        BOOST_TEST_REQUIRE(claimed.status == 201U, claimed);
+    }
+    auto members = call(http::verb::get, "/v1/homes/" + h + "/members", token);
+    BOOST_TEST_REQUIRE(members.status == 200U, members);
+    BOOST_TEST(members.json().as_array().size() == 31U); // the owner and thirty
+    auto devices = call(http::verb::get, "/v1/homes/" + h + "/devices", token);
+    BOOST_TEST_REQUIRE(devices.status == 200U, devices);
+    BOOST_TEST(devices.json().as_array().size() == 30U);
+    // Asking for one page still gets that page only.
+    auto page = call(http::verb::get, "/v1/homes/" + h + "/devices?limit=10", token);
+    BOOST_TEST_REQUIRE(page.status == 200U, page);
+    BOOST_TEST(page.json().as_array().size() == 10U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
