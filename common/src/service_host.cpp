@@ -77,6 +77,7 @@ service_host::service_host(std::string name, const config::service_settings& s,
     o.header_timeout = s.header_timeout;
     o.body_timeout = s.body_timeout;
     o.ws_write_timeout = s.ws_write_timeout;
+    o.shards = s.threads; // one per I/O thread
     if (!s.tls_cert_file.empty())
         o.tls = web::load_server_tls(s.tls_cert_file, s.tls_key_file);
     auto handler = [this](web::request& req, web::request_context& ctx) {

@@ -194,6 +194,33 @@ BOOST_FIXTURE_TEST_CASE(events_stored_while_redis_was_down_arrive_once_in_order_
     BOOST_TEST(!ws->read(std::chrono::milliseconds(500)).has_value(), "an event came twice");
 }
 
+BOOST_FIXTURE_TEST_CASE(one_event_reaches_many_listeners_through_one_post_per_shard, live::deployment)
+{
+    auto u = new_user("crowd");
+    std::vector<std::unique_ptr<test::ws_client>> crowd;
+    for (int i = 0; i < 12; ++i) {
+        crowd.push_back(stream(u));
+        live::until_ready(*crowd.back());
+    }
+    auto posts = [&] {
+        auto metrics = test::http_call(gw.port, http::verb::get, "/metrics").body;
+        const std::string name = "\nmb_live_shard_posts_total ";
+        auto at = metrics.find(name);
+        return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + name.size()));
+    };
+    auto before = posts();
+    for (int n = 1; n <= 5; ++n)
+        emit(u.home, n);
+    for (auto& ws : crowd)
+        for (int n = 1; n <= 5; ++n)
+            BOOST_TEST(live::n_of(live::next(*ws)) == n);
+    // The test gateway runs two I/O threads, so two shards: each event went to each shard once, not
+    // to each of the twelve streams.
+    auto sent = posts() - before;
+    BOOST_TEST(sent >= 5.0);
+    BOOST_TEST(sent <= 5.0 * 2);
+}
+
 BOOST_AUTO_TEST_CASE(a_client_too_slow_to_keep_up_is_closed_with_4008)
 {
     live::deployment d(std::map<std::string, std::string>{{"MB_LIVE_BACKLOG", "100"}});

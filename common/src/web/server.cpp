@@ -31,6 +31,8 @@ server::impl::impl(net::io_context& io, tcp::endpoint ep, server_options o, hand
     , h(std::move(hd))
     , metrics(m ? std::move(m) : std::make_shared<metrics::registry>())
 {
+    for (std::size_t i = 0; i < opts.shards; ++i)
+        shard_strands.push_back(net::make_strand(io));
     open_connections = &metrics->gauge_for("mb_http_connections", "Open HTTP connections");
     open_websockets = &metrics->gauge_for("mb_ws_connections", "Open WebSocket connections");
 }
@@ -53,8 +55,16 @@ net::awaitable<void> server::impl::accept_loop()
 {
     auto self = shared_from_this();
     while (!stopping) {
-        // Each connection gets its own strand: its reads, writes and handler run serialised on it.
-        auto strand = net::make_strand(ioc);
+        // Each connection gets its own strand, or its shard's: its reads, writes and handler run
+        // serialised on it.
+        std::size_t shard = 0;
+        net::any_io_executor strand;
+        if (shard_strands.empty()) {
+            strand = net::make_strand(ioc);
+        } else {
+            shard = next_shard++ % shard_strands.size();
+            strand = shard_strands[shard];
+        }
         auto [ec, socket] = co_await acceptor.async_accept(strand, net::as_tuple(net::use_awaitable));
         if (ec) {
             if (ec == net::error::operation_aborted || stopping)
@@ -71,6 +81,7 @@ net::awaitable<void> server::impl::accept_loop()
         }
         auto st = std::make_shared<session_state>();
         st->strand = strand;
+        st->shard = shard;
         std::uint64_t id = 0;
         {
             std::lock_guard lock(mutex);

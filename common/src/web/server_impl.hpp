@@ -28,6 +28,7 @@ namespace common::web {
 struct session_state
 {
     net::any_io_executor strand;
+    std::size_t shard = 0;       // which of server_options::shards the strand is (0 without shards)
     bool idle = false;           // waiting for the first byte of the next request
     bool websocket = false;      // upgraded: shutdown closes it at once (1001), not after the grace period
     /** Closes the socket; set while the session runs. A WebSocket's first call starts the 1001 closing
@@ -68,6 +69,8 @@ struct server::impl : std::enable_shared_from_this<server::impl>
 
     net::io_context& ioc;
     boost::asio::strand<net::io_context::executor_type> accept_strand;
+    std::vector<net::any_io_executor> shard_strands; // server_options::shards of them
+    std::size_t next_shard = 0;                      // on accept_strand
     boost::asio::ip::tcp::acceptor acceptor;
     boost::asio::ip::tcp::endpoint listen_endpoint;
     server_options opts;

@@ -117,6 +117,7 @@ public:
     }
 
     net::any_io_executor executor() const override { return st_->strand; }
+    std::size_t shard() const override { return st_->shard; }
     std::optional<std::uint16_t> close_code() const override { return peer_code_; }
     bool stopping() const override { return stopping_; }
 

@@ -83,7 +83,8 @@ struct app::impl
         , directory(access, members, cfg.membership_max_age)
         , notices(host.redis())
         , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds, directory, notices}
-        , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics())
+        , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics(),
+              cfg.service.threads)
         , admission(stream_admission::limits{cfg.max_connections, cfg.live_streams_per_user,
                                              static_cast<double>(cfg.connection_rate)},
                     host.metrics())

@@ -42,6 +42,7 @@ public:
         co_return;
     }
     net::any_io_executor executor() const override { return ex_; }
+    std::size_t shard() const override { return 0; }
     std::optional<std::uint16_t> close_code() const override { return std::nullopt; }
     bool stopping() const override { return false; }
 

@@ -34,6 +34,10 @@ struct server_options
     std::chrono::milliseconds ws_write_timeout{10'000};
     /** WebSocket: the largest message accepted from the peer; a larger one closes with 1009. */
     std::size_t ws_message_limit = 64 * 1024;
+    /** 0: each connection on a strand of its own. N: connections spread round-robin over N strands
+        (their handlers serialised per shard, as with an io_context per thread), so that a fan-out feeds
+        each shard once per message instead of each connection (ws_connection::shard). */
+    std::size_t shards = 0;
     /** Serve TLS with this context; null serves plain HTTP. */
     std::shared_ptr<ssl::context> tls;
 };

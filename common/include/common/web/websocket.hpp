@@ -98,6 +98,10 @@ public:
     /** The connection's strand: where the handler runs and where others post work for it. */
     virtual net::any_io_executor executor() const = 0;
 
+    /** Which shard of the server the connection runs on (server_options::shards; 0 without shards):
+        connections of one shard share executor(). */
+    virtual std::size_t shard() const = 0;
+
     /** The code of the close frame the peer sent (its own close, or its answer to ours), if any. */
     virtual std::optional<std::uint16_t> close_code() const = 0;
 

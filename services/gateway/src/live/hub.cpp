@@ -9,7 +9,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <stdexcept>
 
 namespace gateway {
 
@@ -67,14 +71,26 @@ void classify(live_message& m)
     }
 }
 
+struct live_hub::shard
+{
+    net::any_io_executor ex; // the shard's strand: set (under the hub's lock) by the first listener
+    // On ex only:
+    std::unordered_map<std::string, std::vector<listener*>> channels;
+    std::unordered_map<listener*, int> registered; // listener → channels it is on
+};
+
 live_hub::live_hub(net::any_io_executor ex, common::redis::config cfg, common::metrics::registry& metrics,
-                   std::chrono::milliseconds hold_limit)
+                   std::size_t shards, std::chrono::milliseconds hold_limit)
     : ex_(ex)
     , subscriber_(std::move(ex), std::move(cfg), 16384)
     , hold_limit_(hold_limit)
     , late_(metrics.counter_for("mb_live_watermark_late_total",
                                 "Times events waited too long for the published watermark and streams resynced"))
+    , posts_(metrics.counter_for("mb_live_shard_posts_total",
+                                 "Messages handed to a shard of listeners (once per shard, whatever its listeners)"))
 {
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, shards); ++i)
+        shards_.push_back(std::make_unique<shard>());
     metrics.add_callback_gauge("mb_live_streams", "Open live event streams on this instance",
                                [this] { return static_cast<double>(listeners_.load()); });
     metrics.add_callback_gauge("mb_live_held_events", "Events waiting for the published watermark",
@@ -82,74 +98,142 @@ live_hub::live_hub(net::any_io_executor ex, common::redis::config cfg, common::m
     subscriber_.subscribe(std::string(common::mode::published_channel()));
 }
 
+live_hub::~live_hub() = default;
+
+live_hub::shard& live_hub::shard_of(listener& l)
+{
+    auto& sh = *shards_.at(l.shard() % shards_.size());
+    std::lock_guard lock(mutex_);
+    if (!sh.ex)
+        sh.ex = l.executor();
+    else if (sh.ex != l.executor())
+        throw std::logic_error("live_hub: a listener not on its shard's strand");
+    return sh;
+}
+
 void live_hub::add(listener& l, const std::vector<std::string>& channels)
 {
-    std::lock_guard lock(mutex_);
-    auto& count = registered_[&l];
+    auto& sh = shard_of(l);
+    auto index = l.shard() % shards_.size();
+    auto& count = sh.registered[&l];
     if (count == 0)
         listeners_.fetch_add(1);
+    std::vector<const std::string*> fresh;
     for (const auto& ch : channels) {
-        auto& set = channels_[ch];
-        if (!set.insert(&l).second)
+        auto& v = sh.channels[ch];
+        if (std::find(v.begin(), v.end(), &l) != v.end())
             continue;
+        v.push_back(&l);
         ++count;
-        if (set.size() == 1)
-            subscriber_.subscribe(ch);
+        fresh.push_back(&ch);
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto* ch : fresh) {
+        auto& counts = listening_[*ch];
+        if (counts.empty()) {
+            counts.assign(shards_.size(), 0);
+            subscriber_.subscribe(*ch);
+        }
+        ++counts[index];
     }
 }
 
 void live_hub::remove(listener& l, const std::vector<std::string>& channels)
 {
-    std::lock_guard lock(mutex_);
-    auto reg = registered_.find(&l);
-    if (reg == registered_.end())
+    auto& sh = *shards_.at(l.shard() % shards_.size());
+    auto index = l.shard() % shards_.size();
+    auto reg = sh.registered.find(&l);
+    if (reg == sh.registered.end())
         return;
+    std::vector<const std::string*> gone;
     for (const auto& ch : channels) {
-        auto it = channels_.find(ch);
-        if (it == channels_.end() || it->second.erase(&l) == 0)
+        auto it = sh.channels.find(ch);
+        if (it == sh.channels.end())
             continue;
+        auto& v = it->second;
+        auto at = std::find(v.begin(), v.end(), &l);
+        if (at == v.end())
+            continue;
+        *at = v.back();
+        v.pop_back();
+        if (v.empty())
+            sh.channels.erase(it);
         --reg->second;
-        if (it->second.empty()) {
-            channels_.erase(it);
-            subscriber_.unsubscribe(ch);
-        }
+        gone.push_back(&ch);
     }
     if (reg->second <= 0) {
-        registered_.erase(reg);
+        sh.registered.erase(reg);
         listeners_.fetch_sub(1);
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto* ch : gone) {
+        auto it = listening_.find(*ch);
+        if (it == listening_.end())
+            continue;
+        --it->second[index];
+        if (std::all_of(it->second.begin(), it->second.end(), [](std::uint32_t n) { return n == 0; })) {
+            listening_.erase(it);
+            subscriber_.unsubscribe(*ch);
+        }
     }
 }
 
-void live_hub::deliver_locked(const std::shared_ptr<const message>& m)
+// Posts `m` once to each shard with listeners on its channel; each shard hands it to them there.
+void live_hub::deliver(const std::shared_ptr<const message>& m)
 {
-    auto it = channels_.find(m->channel);
-    if (it == channels_.end())
-        return;
-    for (auto* l : it->second)
-        l->deliver(m);
+    std::vector<shard*> targets;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = listening_.find(m->channel);
+        if (it == listening_.end())
+            return;
+        for (std::size_t i = 0; i < it->second.size(); ++i)
+            if (it->second[i] > 0)
+                targets.push_back(shards_[i].get());
+    }
+    posts_.inc(targets.size());
+    for (auto* sh : targets)
+        net::post(sh->ex, [sh, m] {
+            auto it = sh->channels.find(m->channel);
+            if (it == sh->channels.end())
+                return;
+            for (auto* l : it->second)
+                l->deliver(m);
+        });
 }
 
-void live_hub::release_locked(std::int64_t through)
+void live_hub::release_locked(std::int64_t through, std::vector<std::shared_ptr<const message>>& out)
 {
     auto end = held_.upper_bound(through);
     for (auto it = held_.begin(); it != end; ++it)
-        deliver_locked(it->second);
+        out.push_back(std::move(it->second));
     held_.erase(held_.begin(), end);
     held_count_.store(held_.size());
     released_ = std::max(released_, through);
 }
 
-void live_hub::resync_locked(const char* why)
+void live_hub::resync_all(const char* why)
 {
     common::log::info("live.resync", {{"why", why}});
-    for (auto& [l, count] : registered_)
-        l->resync();
+    std::vector<shard*> targets;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& sh : shards_)
+            if (sh->ex)
+                targets.push_back(sh.get());
+    }
+    for (auto* sh : targets)
+        net::post(sh->ex, [sh] {
+            for (auto& [l, count] : sh->registered)
+                l->resync();
+        });
 }
 
 net::awaitable<void> live_hub::run()
 {
     subscriber_.start();
     net::co_spawn(ex_, watch(), net::detached);
+    std::vector<std::shared_ptr<const message>> ready;
     while (!stopped_.load()) {
         common::redis::message m;
         try {
@@ -158,34 +242,44 @@ net::awaitable<void> live_hub::run()
             co_return; // stopped
         }
         if (m.kind != common::redis::message_kind::message) {
-            std::lock_guard lock(mutex_);
-            resync_locked(m.kind == common::redis::message_kind::reconnected ? "redis reconnected"
-                                                                              : "subscription queue overflowed");
+            resync_all(m.kind == common::redis::message_kind::reconnected ? "redis reconnected"
+                                                                          : "subscription queue overflowed");
             continue;
         }
+        ready.clear();
         if (m.channel == common::mode::published_channel()) {
             if (auto through = common::mode::parse_published(m.payload)) {
                 std::lock_guard lock(mutex_);
-                release_locked(*through);
+                release_locked(*through, ready);
             }
-            continue;
+        } else {
+            auto shared = std::make_shared<message>();
+            shared->received = clock::now();
+            shared->channel = std::move(m.channel);
+            shared->payload = std::move(m.payload);
+            classify(*shared);
+            if (shared->kind != message::kind_t::event) {
+                ready.push_back(std::move(shared));
+            } else {
+                std::lock_guard lock(mutex_);
+                // Below what was handed over: a repeat, or an event the store already gives.
+                if (shared->seq > released_) {
+                    held_.emplace(shared->seq, std::move(shared));
+                    held_count_.store(held_.size());
+                    if (held_.size() > held_limit)
+                        give_up_locked("too many events waiting for the published watermark");
+                }
+            }
         }
-        auto shared = std::make_shared<message>();
-        shared->received = clock::now();
-        shared->channel = std::move(m.channel);
-        shared->payload = std::move(m.payload);
-        classify(*shared);
-        std::lock_guard lock(mutex_);
-        if (shared->kind != message::kind_t::event) {
-            deliver_locked(shared);
-            continue;
+        for (const auto& r : ready)
+            deliver(r);
+        bool resync = false;
+        {
+            std::lock_guard lock(mutex_);
+            std::swap(resync, resync_due_);
         }
-        if (shared->seq <= released_)
-            continue; // a repeat, or an event the store already gives
-        held_.emplace(shared->seq, std::move(shared));
-        held_count_.store(held_.size());
-        if (held_.size() > held_limit)
-            give_up_locked("too many events waiting for the published watermark");
+        if (resync)
+            resync_all("events waited too long for the published watermark");
     }
 }
 
@@ -197,20 +291,27 @@ net::awaitable<void> live_hub::watch()
     while (!stopped_.load()) {
         timer.expires_after(hold_limit_ / 4);
         co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-        std::lock_guard lock(mutex_);
-        if (!held_.empty() && clock::now() - held_.begin()->second->received >= hold_limit_)
-            give_up_locked("events waited too long for the published watermark");
+        bool resync = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (!held_.empty() && clock::now() - held_.begin()->second->received >= hold_limit_)
+                give_up_locked("events waited too long for the published watermark");
+            std::swap(resync, resync_due_);
+        }
+        if (resync)
+            resync_all("events waited too long for the published watermark");
     }
 }
 
 void live_hub::give_up_locked(const char* why)
 {
     late_.inc();
-    common::log::warn("live.watermark_late", {{"held", held_.size()}, {"oldest_seq", held_.begin()->first}});
+    common::log::warn("live.watermark_late",
+                      {{"why", why}, {"held", held_.size()}, {"oldest_seq", held_.begin()->first}});
     released_ = std::max(released_, held_.rbegin()->first);
     held_.clear();
     held_count_.store(0);
-    resync_locked(why);
+    resync_due_ = true;
 }
 
 void live_hub::stop()

@@ -15,7 +15,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace common::metrics {
@@ -36,8 +35,15 @@ using namespace common::aliases;
  * arrived, whichever webhook-ingest instance published it and whenever its relay did. An event at or
  * below what was already handed over is a repeat, or one the store gives (listeners catch up after a
  * resync), and is dropped.
- * Thread-safety: shared. Listener callbacks run on the hub's loop and must only post to their own
- * executor; a listener must be removed before it is destroyed.
+ *
+ * Fan-out: listeners live on the server's shards (web::server_options::shards; a listener's executor
+ * is its shard's strand). Each shard keeps its own listeners by channel, touched only on its strand; a
+ * message is posted once to each shard that has listeners for it, one shared immutable copy for all,
+ * and the shard hands it to each of them there. No lock is held while delivering; the hub's lock only
+ * guards which shards listen to which channel, changed when streams come and go.
+ *
+ * Thread-safety: shared. add() and remove() must be called on the listener's executor; deliver() and
+ * resync() are called there. A listener must be removed before it is destroyed.
  */
 class live_hub
 {
@@ -49,19 +55,24 @@ public:
     public:
         virtual ~listener() = default;
         /** A message on one of the listener's channels; events come in increasing seq order. */
-        virtual void deliver(std::shared_ptr<const live_message> m) = 0;
+        virtual void deliver(const std::shared_ptr<const live_message>& m) = 0;
         /** Messages may have been lost (Redis reconnected, or the hub fell behind): catch up from the store. */
         virtual void resync() = 0;
+        /** The shard the listener runs on and its strand (web::ws_connection::shard, executor). */
+        virtual std::size_t shard() const = 0;
+        virtual net::any_io_executor executor() const = 0;
     };
 
-    /** `hold_limit`: how long an event may wait for the published watermark before every listener is
-        told to resync instead (a webhook-ingest that does not announce it, or one stuck). */
+    /** `shards`: the server's (at least 1). `hold_limit`: how long an event may wait for the published
+        watermark before every listener is told to resync instead (a webhook-ingest that does not
+        announce it, or one stuck). */
     live_hub(net::any_io_executor ex, common::redis::config cfg, common::metrics::registry& metrics,
-             std::chrono::milliseconds hold_limit = std::chrono::seconds(5));
+             std::size_t shards, std::chrono::milliseconds hold_limit = std::chrono::seconds(5));
+    ~live_hub();
 
-    /** Adds `l` to these channels (subscribing those nobody listened to). */
+    /** Adds `l` to these channels (subscribing those nobody listened to). On l's executor. */
     void add(listener& l, const std::vector<std::string>& channels);
-    /** Removes `l` from these channels (unsubscribing those nobody listens to any more). */
+    /** Removes `l` from these channels (unsubscribing those nobody listens to any more). On l's executor. */
     void remove(listener& l, const std::vector<std::string>& channels);
     /** True once every channel added before the call is subscribed on the server (see subscriber::sync). */
     net::awaitable<bool> sync() { return subscriber_.sync(); }
@@ -74,9 +85,12 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
-    void deliver_locked(const std::shared_ptr<const message>& m);
-    void release_locked(std::int64_t through);
-    void resync_locked(const char* why);
+    struct shard;
+
+    shard& shard_of(listener& l);
+    void deliver(const std::shared_ptr<const message>& m);
+    void release_locked(std::int64_t through, std::vector<std::shared_ptr<const message>>& out);
+    void resync_all(const char* why);
     /** Stops waiting for the watermark: the held events are dropped and every listener resyncs. */
     void give_up_locked(const char* why);
     net::awaitable<void> watch();
@@ -84,16 +98,19 @@ private:
     net::any_io_executor ex_;
     common::redis::subscriber subscriber_;
     std::chrono::milliseconds hold_limit_;
+    std::vector<std::unique_ptr<shard>> shards_;
     std::mutex mutex_;
-    std::unordered_map<std::string, std::unordered_set<listener*>> channels_;
-    std::unordered_map<listener*, int> registered_; // listener → channels it is on
-    // Events wait here, in seq order, until the published watermark covers them.
+    // Under mutex_: how many listeners each shard has on each channel.
+    std::unordered_map<std::string, std::vector<std::uint32_t>> listening_;
+    // Under mutex_: events waiting, in seq order, until the published watermark covers them.
     std::map<std::int64_t, std::shared_ptr<const message>> held_;
     std::int64_t released_ = 0; // every event up to it was handed over (or is the store's to give)
+    bool resync_due_ = false;   // give_up_locked asked for one, done once the lock is released
     std::atomic<std::size_t> listeners_{0};
     std::atomic<std::size_t> held_count_{0};
     std::atomic<bool> stopped_{false};
     common::metrics::counter& late_;
+    common::metrics::counter& posts_; // messages posted to shards: once per shard, not per listener
 };
 
 } // namespace gateway

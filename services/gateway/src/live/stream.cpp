@@ -61,20 +61,17 @@ live_stream::live_stream(stream_parts parts, web::ws_connection& ws, caller who,
 {
 }
 
-void live_stream::deliver(std::shared_ptr<const live_message> m)
+// Both on the strand (the hub calls them from the shard).
+void live_stream::deliver(const std::shared_ptr<const live_message>& m)
 {
-    net::post(strand_, [self = shared_from_this(), m = std::move(m)]() mutable {
-        self->machine_.push(std::move(m));
-        self->wake_.cancel();
-    });
+    machine_.push(m);
+    wake_.cancel();
 }
 
 void live_stream::resync()
 {
-    net::post(strand_, [self = shared_from_this()] {
-        self->machine_.redis_lost(clock::now(), jitter(std::chrono::milliseconds(0), std::chrono::milliseconds(1000)));
-        self->wake_.cancel();
-    });
+    machine_.redis_lost(clock::now(), jitter(std::chrono::milliseconds(0), std::chrono::milliseconds(1000)));
+    wake_.cancel();
 }
 
 net::awaitable<void> live_stream::run()

@@ -42,8 +42,10 @@ public:
                 std::optional<std::int64_t> after);
     ~live_stream() override = default;
 
-    void deliver(std::shared_ptr<const live_message> m) override;
+    void deliver(const std::shared_ptr<const live_message>& m) override;
     void resync() override;
+    std::size_t shard() const override { return ws_.shard(); }
+    net::any_io_executor executor() const override { return strand_; }
 
     /** Streams until the client leaves or the stream is closed. */
     net::awaitable<void> run();
