@@ -44,6 +44,17 @@ inline const char* to_string(ws_end e)
     return "none";
 }
 
+/** The TCP socket under `ws` (a plain socket, or the one inside beast::basic_stream). */
+template <class WsStream>
+auto& socket_of(WsStream& ws)
+{
+    auto& low = beast::get_lowest_layer(ws);
+    if constexpr (requires { low.socket(); })
+        return low.socket();
+    else
+        return low;
+}
+
 /** Response headers of the handler's 101 that must not reach the handshake response (Beast sets them). */
 inline bool is_handshake_field(http::field f)
 {
@@ -202,14 +213,15 @@ private:
             if (self->end_ == ws_end::none)
                 self->end_ = ws_end::timeout;
             boost::system::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            socket_of(self->ws_).close(ignored);
         });
     }
 
     void prepare(const upgrade_request& up)
     {
         // Beast's own timers govern from here on; a stream deadline would cut long-lived connections.
-        beast::get_lowest_layer(ws_).expires_never();
+        if constexpr (requires { beast::get_lowest_layer(ws_).expires_never(); })
+            beast::get_lowest_layer(ws_).expires_never();
         websocket::stream_base::timeout t{};
         t.handshake_timeout = std::chrono::seconds(10);
         t.idle_timeout = srv_->opts.ws_idle_timeout;
@@ -244,7 +256,7 @@ private:
             if (self->stopping_) {
                 // Second call: the grace period is over; cut the connection.
                 boost::system::error_code ignored;
-                beast::get_lowest_layer(self->ws_).socket().close(ignored);
+                socket_of(self->ws_).close(ignored);
                 return;
             }
             self->stopping_ = true;

@@ -104,13 +104,13 @@ net::awaitable<void> live_stream::drive()
         if (co_await cancelled())
             co_return;
         auto a = machine_.next(clock::now());
-        bool more = co_await perform(std::move(a));
+        bool more = co_await perform(a);
         if (!more)
             co_return;
     }
 }
 
-net::awaitable<bool> live_stream::perform(stream_machine::action a)
+net::awaitable<bool> live_stream::perform(stream_machine::action& a)
 {
     using kind = stream_machine::action::kind_t;
     auto retry = [] { return jitter(std::chrono::milliseconds(1000), std::chrono::milliseconds(3000)); };

@@ -56,7 +56,7 @@ private:
     net::awaitable<void> read_loop();
     net::awaitable<void> drive();
     /** Carries out one action; false when the stream is over. */
-    net::awaitable<bool> perform(stream_machine::action a);
+    net::awaitable<bool> perform(stream_machine::action& a);
     net::awaitable<bool> session_holds();
 
     stream_parts parts_;

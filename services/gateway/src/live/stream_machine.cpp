@@ -275,8 +275,7 @@ bool stream_machine::takes_next_item()
     if (queue_.empty())
         return false;
     if (!catch_up_) {
-        auto m = std::move(queue_.front());
-        queue_.pop_front();
+        auto m = queue_.take_front();
         handle(m);
         return true;
     }
@@ -284,8 +283,7 @@ bool stream_machine::takes_next_item()
                            [](const item& m) { return m->kind != live_message::kind_t::event; });
     if (it == queue_.end())
         return false;
-    auto m = std::move(*it);
-    queue_.erase(it);
+    auto m = queue_.take(it);
     handle(m);
     return true;
 }
@@ -294,9 +292,7 @@ stream_machine::action stream_machine::next(clock::time_point now)
 {
     for (;;) {
         if (!out_.empty()) {
-            auto a = std::move(out_.front());
-            out_.pop_front();
-            return a;
+            return out_.take_front();
         }
         if (awaiting_ != awaiting::nothing)
             throw std::logic_error("stream_machine: next() before the result of the last action");

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -13,6 +12,47 @@
 #include <vector>
 
 namespace gateway {
+
+/**
+ * A first-in first-out queue that costs nothing while empty (std::deque allocates its blocks up front)
+ * and gives its memory back once drained: an idle stream holds none.
+ */
+template <class T>
+class lean_fifo
+{
+public:
+    bool empty() const noexcept { return head_ == items_.size(); }
+    std::size_t size() const noexcept { return items_.size() - head_; }
+    void push_back(T v) { items_.push_back(std::move(v)); }
+    T take_front()
+    {
+        T v = std::move(items_[head_++]);
+        if (empty())
+            clear();
+        return v;
+    }
+    auto begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() { return items_.end(); }
+    T take(typename std::vector<T>::iterator it)
+    {
+        T v = std::move(*it);
+        items_.erase(it);
+        if (empty())
+            clear();
+        return v;
+    }
+    void clear()
+    {
+        items_.clear();
+        head_ = 0;
+        if (items_.capacity() > 8)
+            items_.shrink_to_fit();
+    }
+
+private:
+    std::vector<T> items_;
+    std::size_t head_ = 0;
+};
 
 /**
  * The live stream's logic without I/O: what one user's stream sends, reads and waits for, driven by
@@ -125,8 +165,8 @@ private:
     std::optional<std::int64_t> after_;
     phase phase_ = phase::opening;
     awaiting awaiting_ = awaiting::nothing;
-    std::deque<action> out_;
-    std::deque<item> queue_;
+    lean_fifo<action> out_;
+    lean_fifo<item> queue_;
     std::set<std::int64_t> homes_;
     bool subscribed_user_ = false;
     std::int64_t cursor_ = 0;
