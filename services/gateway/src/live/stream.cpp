@@ -9,9 +9,8 @@
 #include "common/web/problem.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -29,13 +28,6 @@ std::chrono::milliseconds jitter(std::chrono::milliseconds lo, std::chrono::mill
     thread_local std::minstd_rand gen{std::random_device{}()};
     std::uniform_int_distribution<std::int64_t> d(lo.count(), hi.count() - 1);
     return std::chrono::milliseconds(d(gen));
-}
-
-// True once the `||` in run() cancelled the driver (the reader ended: the connection is over).
-net::awaitable<bool> cancelled()
-{
-    auto state = co_await net::this_coro::cancellation_state;
-    co_return state.cancelled() != net::cancellation_type::none;
 }
 
 stream_machine::limits limits_of(const settings& cfg)
@@ -57,6 +49,7 @@ live_stream::live_stream(stream_parts parts, web::ws_connection& ws, caller who,
     , who_(std::move(who))
     , token_(std::move(token))
     , wake_(strand_)
+    , reader_wait_(strand_)
     , machine_(limits_of(parts.cfg), who_.user.id, who_.user.mode_user_id, after, clock::now())
 {
 }
@@ -74,16 +67,31 @@ void live_stream::resync()
     wake_.cancel();
 }
 
+// The reader runs beside the driver on the strand (a plain spawn: cheaper per frame and per stream than
+// an awaitable `||`, whose cancellation slots every operation would carry). When it ends, the
+// connection is over and the driver stops; when the driver ends first, its close (or the broken
+// connection) ends the read, which is waited for: the connection must not be left with a read pending.
 net::awaitable<void> live_stream::run()
 {
-    using namespace boost::asio::experimental::awaitable_operators;
+    auto self = shared_from_this();
+    net::co_spawn(strand_, read_loop(), [self](std::exception_ptr) {
+        self->reader_done_ = true;
+        self->wake_.cancel();
+        self->reader_wait_.cancel();
+    });
     std::exception_ptr failed;
     try {
-        co_await (read_loop() || drive());
+        co_await drive();
     } catch (...) {
         failed = std::current_exception();
     }
     parts_.hub.remove(*this, channels_);
+    if (failed && !reader_done_)
+        co_await ws_.close(web::ws_close::internal_error, "");
+    while (!reader_done_) {
+        reader_wait_.expires_after(std::chrono::seconds(30));
+        (void)co_await reader_wait_.async_wait(net::as_tuple(net::use_awaitable));
+    }
     if (failed)
         std::rethrow_exception(failed);
 }
@@ -101,7 +109,7 @@ net::awaitable<void> live_stream::read_loop()
 net::awaitable<void> live_stream::drive()
 {
     for (;;) {
-        if (co_await cancelled())
+        if (reader_done_)
             co_return;
         auto a = machine_.next(clock::now());
         bool more = co_await perform(a);
@@ -176,7 +184,7 @@ net::awaitable<bool> live_stream::perform(stream_machine::action& a)
     case kind::close:
         if (a.code == stream_machine::close_too_slow)
             common::log::info("live.too_slow", {{"user_id", who_.user.id}});
-        // Completes the closing handshake through the pending read, which then ends run()'s `||`.
+        // Completes the closing handshake through the pending read, which then ends the reader.
         co_await ws_.close(a.code, a.text);
         co_return false;
     }

@@ -65,6 +65,8 @@ private:
     caller who_;
     std::string token_;
     net::steady_timer wake_;
+    net::steady_timer reader_wait_; // run() waits on it for the reader to end
+    bool reader_done_ = false;      // on the strand
     stream_machine machine_;              // on the strand
     std::vector<std::string> channels_;   // subscribed now
 };
