@@ -141,8 +141,7 @@ net::awaitable<bool> live_stream::perform(stream_machine::action& a)
         try {
             auto list = co_await parts_.homes.homes(who_, a.at);
             auto age = std::chrono::system_clock::now() - list.read_at;
-            machine_.homes_read(list.homes, clock::now() - std::chrono::duration_cast<clock::duration>(age),
-                                clock::now());
+            machine_.homes_read(list.homes, clock::now() - std::chrono::duration_cast<clock::duration>(age));
         } catch (const web::problem& p) {
             common::log::warn("live.homes_refused", {{"user_id", who_.user.id}, {"code", p.code()}});
             failed = true;

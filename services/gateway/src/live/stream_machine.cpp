@@ -121,8 +121,7 @@ void stream_machine::send_text(std::string text)
     out_.push_back(action{.kind = action::kind_t::send, .text = std::move(text)});
 }
 
-void stream_machine::homes_read(const std::vector<std::int64_t>& homes, clock::time_point read_at,
-                                clock::time_point now)
+void stream_machine::homes_read(const std::vector<std::int64_t>& homes, clock::time_point read_at)
 {
     awaiting_ = awaiting::nothing;
     homes_read_at_ = read_at;
@@ -135,7 +134,6 @@ void stream_machine::homes_read(const std::vector<std::int64_t>& homes, clock::t
         return;
     }
     follow(homes, true);
-    (void)now;
 }
 
 void stream_machine::homes_failed(clock::time_point now, clock::duration retry_in)

@@ -127,7 +127,7 @@ public:
 
     // Results of the action asked for:
     /** MODE's list of the user's homes (ascending), as it was at `read_at`. */
-    void homes_read(const std::vector<std::int64_t>& homes, clock::time_point read_at, clock::time_point now);
+    void homes_read(const std::vector<std::int64_t>& homes, clock::time_point read_at);
     /** The homes could not be read (MODE unreachable or refusing); asked again after `retry_in`. */
     void homes_failed(clock::time_point now, clock::duration retry_in);
     void hub_synced();
