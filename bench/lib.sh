@@ -45,12 +45,14 @@ start_mode_sim() {
 }
 
 # start_gateway <port> <mode-sim port> [VAR=value...]: one gateway on the stack, against the emulator.
+# GATEWAY_WRAP (environment) is a command put before it, e.g. "heaptrack -o /tmp/gw" to profile a run.
 start_gateway() {
     local port=$1 sim_port=$2
     shift 2
+    # shellcheck disable=SC2086 # GATEWAY_WRAP is a command and its arguments
     run_bg gateway env MB_LISTEN="127.0.0.1:$port" MB_MODE_API_URL="http://127.0.0.1:$sim_port" \
         MB_MODE_PROJECT_ID=1 MB_MODE_PROJECT_KEY=sim-project-key MB_SECRET_KEY="$(openssl rand -base64 32)" \
-        MB_PUBLIC_URL="http://127.0.0.1:$port" MB_LOG_LEVEL=warn "$@" "$bin/services/gateway/modebridge-gateway"
+        MB_PUBLIC_URL="http://127.0.0.1:$port" MB_LOG_LEVEL=warn "$@" ${GATEWAY_WRAP:-} "$bin/services/gateway/modebridge-gateway"
 }
 
 # wait_ready <port>: until GET /readyz answers 2xx there (10 s at most; the measurement shows a failure).

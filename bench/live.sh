@@ -12,7 +12,8 @@
 # Knobs (environment): RATES, STREAMS_LIST, DURATION, DRAIN, TARGETS ("gateway relay"), USERS (members
 # the gateway's streams are spread over), IDLE_STREAMS and LISTENERS (0 skips the row), LISTENER_RATE,
 # CLIENT_THREADS (mb-live's io_contexts), GATEWAY_ENV (extra VAR=value for the gateway), OUT (a file to
-# keep each run's JSON line in). Example of a quick subset:
+# keep each run's JSON line in). RATES=none skips the sweep (only the idle and listeners rows). Example
+# of a quick subset:
 #   RATES="10000 50000" STREAMS_LIST="1000" DURATION=5 IDLE_STREAMS=0 LISTENERS=0 ./bench/live.sh
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -225,6 +226,7 @@ idle_cell() {
 
 echo "== live fan-out: one home, $users members; targets: $targets; ${duration}s of events per run," \
     "then at most ${drain}s for the last deliveries"
+if [ "$rates" = none ]; then streams_list=""; fi
 for streams in $streams_list; do
     for deliveries in $rates; do
         events=$(python3 -c "print(${deliveries} / ${streams})")

@@ -98,10 +98,22 @@ net::awaitable<void> server::impl::accept_loop()
                 }
             }
         };
+        // An upgraded connection continues as a WebSocket on the same strand, in a coroutine of its own
+        // (the HTTP session's frame is gone by then); the session ends with it.
         if (opts.tls)
-            net::co_spawn(strand, run_tls_session(self, st, std::move(socket)), std::move(done));
+            net::co_spawn(strand, run_tls_session(self, st, std::move(socket)),
+                          [self, st, done](std::exception_ptr e, std::optional<tls_handoff> up) mutable {
+                              if (e || !up)
+                                  return done(e);
+                              net::co_spawn(st->strand, run_tls_websocket(self, st, std::move(*up)), std::move(done));
+                          });
         else
-            net::co_spawn(strand, run_plain_session(self, st, std::move(socket)), std::move(done));
+            net::co_spawn(strand, run_plain_session(self, st, std::move(socket)),
+                          [self, st, done](std::exception_ptr e, std::optional<plain_handoff> up) mutable {
+                              if (e || !up)
+                                  return done(e);
+                              net::co_spawn(st->strand, run_plain_websocket(self, st, std::move(*up)), std::move(done));
+                          });
     }
 }
 

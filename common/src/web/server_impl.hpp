@@ -7,6 +7,7 @@
 #include "common/web/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -15,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 namespace boost::asio::ssl {
@@ -89,18 +91,31 @@ struct server::impl : std::enable_shared_from_this<server::impl>
     std::uint64_t next_session_id = 0;
 };
 
-// One translation unit each, so the plain and TLS stream templates are compiled separately.
-net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                       boost::asio::ip::tcp::socket socket);
-net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                     boost::asio::ip::tcp::socket socket);
+/** An upgraded connection, handed over by the HTTP session (whose coroutine then ends, its frame and
+    buffers freed) to the WebSocket session. */
+template <class Stream>
+struct ws_handoff
+{
+    Stream stream;
+    upgrade_request up;
+};
+using plain_handoff = ws_handoff<boost::asio::ip::tcp::socket>; // the bare socket: Beast's WebSocket has its own timers
+using tls_handoff = ws_handoff<boost::asio::ssl::stream<beast::tcp_stream>>;
 
-// The WebSocket side of an upgraded connection (ws_plain.cpp, ws_tls.cpp): the handshake, the endpoint,
-// the close. The HTTP session hands over its stream; nothing of it is used afterwards.
+// One translation unit each, so the plain and TLS stream templates are compiled separately. A session
+// serves HTTP requests; when a handler accepts a WebSocket upgrade it returns the connection instead,
+// and the accept loop starts the WebSocket side on the same strand (ws_plain.cpp, ws_tls.cpp): the
+// handshake, the endpoint, the close.
+net::awaitable<std::optional<plain_handoff>> run_plain_session(std::shared_ptr<server::impl> srv,
+                                                               std::shared_ptr<session_state> st,
+                                                               boost::asio::ip::tcp::socket socket);
+net::awaitable<std::optional<tls_handoff>> run_tls_session(std::shared_ptr<server::impl> srv,
+                                                           std::shared_ptr<session_state> st,
+                                                           boost::asio::ip::tcp::socket socket);
 net::awaitable<void> run_plain_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                         beast::tcp_stream stream, upgrade_request up);
+                                         plain_handoff h);
 net::awaitable<void> run_tls_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                       boost::asio::ssl::stream<beast::tcp_stream> stream, upgrade_request up);
+                                       tls_handoff h);
 
 /** A request id: the client's `X-Request-Id` when it is sane, otherwise a fresh random one. */
 std::string request_id_for(const request& req);

@@ -4,8 +4,9 @@
 
 namespace common::web {
 
-net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                       boost::asio::ip::tcp::socket socket)
+net::awaitable<std::optional<plain_handoff>> run_plain_session(std::shared_ptr<server::impl> srv,
+                                                               std::shared_ptr<session_state> st,
+                                                               boost::asio::ip::tcp::socket socket)
 {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
@@ -16,13 +17,11 @@ net::awaitable<void> run_plain_session(std::shared_ptr<server::impl> srv, std::s
     };
     detail::close_hook_guard guard{*st};
     auto upgrade = co_await detail::serve_http(*srv, *st, stream, remote);
-    if (upgrade) {
-        // The WebSocket session takes the stream (and replaces the close hook before it can be called).
-        co_await run_plain_websocket(srv, st, std::move(stream), std::move(*upgrade));
-        co_return;
-    }
+    if (upgrade)
+        co_return plain_handoff{stream.release_socket(), std::move(*upgrade)};
     // Half-close so the peer reads the last answer before seeing the end of the stream.
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    co_return std::nullopt;
 }
 
 } // namespace common::web

@@ -10,8 +10,9 @@ using tls_stream = boost::asio::ssl::stream<beast::tcp_stream>;
 
 } // namespace
 
-net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                     boost::asio::ip::tcp::socket socket)
+net::awaitable<std::optional<tls_handoff>> run_tls_session(std::shared_ptr<server::impl> srv,
+                                                           std::shared_ptr<session_state> st,
+                                                           boost::asio::ip::tcp::socket socket)
 {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
@@ -25,15 +26,13 @@ net::awaitable<void> run_tls_session(std::shared_ptr<server::impl> srv, std::sha
     auto [hec] = co_await stream.async_handshake(boost::asio::ssl::stream_base::server,
                                                  net::as_tuple(net::use_awaitable));
     if (hec)
-        co_return;
+        co_return std::nullopt;
     auto upgrade = co_await detail::serve_http(*srv, *st, stream, remote);
-    if (upgrade) {
-        // The WebSocket session takes the stream (and replaces the close hook before it can be called).
-        co_await run_tls_websocket(srv, st, std::move(stream), std::move(*upgrade));
-        co_return;
-    }
+    if (upgrade)
+        co_return tls_handoff{std::move(stream), std::move(*upgrade)};
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     co_await stream.async_shutdown(net::as_tuple(net::use_awaitable));
+    co_return std::nullopt;
 }
 
 } // namespace common::web

@@ -17,6 +17,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <array>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -97,6 +98,20 @@ public:
         co_return out;
     }
 
+    net::awaitable<void> discard() override
+    {
+        // A few bytes in the coroutine frame: Beast parses frame headers in its own buffer and hands
+        // over payload bytes only, which go nowhere.
+        std::array<char, 64> sink;
+        while (!read_ended_) {
+            auto [ec, n] = co_await ws_.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
+            if (ec) {
+                read_ended_ = true;
+                note_read_error(ec);
+            }
+        }
+    }
+
     net::awaitable<bool> write(std::string text) override
     {
         co_return co_await write_view(text);
@@ -132,8 +147,15 @@ public:
     std::optional<std::uint16_t> close_code() const override { return peer_code_; }
     bool stopping() const override { return stopping_; }
 
-    /** The whole life of the connection: handshake, endpoint, close, log line. */
-    net::awaitable<void> run(upgrade_request up)
+    /** The whole life of the connection: handshake, endpoint, close, log line. Static, with the owner
+        as a parameter, so that the callers need no coroutine frame of their own to keep it alive. */
+    static net::awaitable<void> run(std::shared_ptr<ws_session> self, upgrade_request up)
+    {
+        co_await self->run_owned(std::move(up));
+    }
+
+private:
+    net::awaitable<void> run_owned(upgrade_request up)
     {
         prepare(up);
         install_close_hook();
@@ -145,6 +167,9 @@ public:
             co_return;
         }
         srv_->record(up.req, up.ctx, static_cast<unsigned>(http::status::switching_protocols));
+        // Only the handshake needed these: the handler's 101 and the decorator that copied it out.
+        up.res = {};
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
         srv_->open_websockets->add(1);
         auto opened = std::chrono::steady_clock::now();
 
@@ -173,7 +198,6 @@ public:
         log_closed(up, opened);
     }
 
-private:
     net::awaitable<bool> write_view(std::string_view text)
     {
         if (close_started_ || !ws_.is_open())
@@ -338,13 +362,14 @@ private:
     ws_end end_ = ws_end::none;
 };
 
-/** Runs an upgraded connection to its end (see ws_session). */
+/** Runs an upgraded connection to its end (see ws_session). Not a coroutine: the connection's only
+    frames are the session's own. */
 template <class Stream>
 net::awaitable<void> run_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                   Stream stream, upgrade_request up)
+                                   Stream&& stream, upgrade_request up)
 {
     auto session = std::make_shared<ws_session<Stream>>(std::move(srv), std::move(st), std::move(stream));
-    co_await session->run(std::move(up));
+    return ws_session<Stream>::run(std::move(session), std::move(up));
 }
 
 } // namespace common::web::detail

@@ -9,10 +9,10 @@
 namespace common::web {
 
 net::awaitable<void> run_tls_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                       boost::asio::ssl::stream<beast::tcp_stream> stream, upgrade_request up)
+                                       tls_handoff h)
 {
     using tls_stream = boost::asio::ssl::stream<beast::tcp_stream>;
-    co_await detail::run_websocket<tls_stream>(std::move(srv), std::move(st), std::move(stream), std::move(up));
+    return detail::run_websocket<tls_stream>(std::move(srv), std::move(st), std::move(h.stream), std::move(h.up));
 }
 
 } // namespace common::web

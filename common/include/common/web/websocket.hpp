@@ -84,6 +84,17 @@ public:
         timeout or an error. */
     virtual net::awaitable<std::optional<std::string>> read() = 0;
 
+    /** Reads and drops whatever the peer sends until the connection ends, which is what a handler that
+        expects nothing from the client keeps pending (it answers pings, takes in the close). Unlike a
+        pending read(), it holds no read buffer while the connection is idle. */
+    virtual net::awaitable<void> discard()
+    {
+        for (;;) {
+            auto msg = co_await read();
+            if (!msg)
+                co_return;
+        }
+    }
     /** Sends `text` as one text frame; false when the connection is gone or closing. One at a time. */
     virtual net::awaitable<bool> write(std::string text) = 0;
 

@@ -85,7 +85,9 @@ void add_event_routes(web::router& r, stream_parts parts, stream_admission& admi
             auto* pre = static_cast<admitted*>(ctx.admitted.get());
             bool unavailable = false;
             try {
-                std::optional<caller> who = pre != nullptr ? pre->who : std::nullopt;
+                std::optional<caller> who;
+                if (pre != nullptr)
+                    who = std::move(pre->who); // the stream keeps the one copy
                 if (!who) {
                     try {
                         who = co_await parts.auth.authenticate_token(token);

@@ -74,7 +74,8 @@ void live_stream::resync()
 net::awaitable<void> live_stream::run()
 {
     auto self = shared_from_this();
-    net::co_spawn(strand_, read_loop(), [self](std::exception_ptr) {
+    // Reading answers pings and takes in the close; clients have nothing to say.
+    net::co_spawn(strand_, ws_.discard(), [self](std::exception_ptr) {
         self->reader_done_ = true;
         self->wake_.cancel();
         self->reader_wait_.cancel();
@@ -96,22 +97,19 @@ net::awaitable<void> live_stream::run()
         std::rethrow_exception(failed);
 }
 
-// Reading answers pings and takes in the close; clients have nothing to say.
-net::awaitable<void> live_stream::read_loop()
-{
-    for (;;) {
-        auto msg = co_await ws_.read();
-        if (!msg)
-            co_return;
-    }
-}
-
 net::awaitable<void> live_stream::drive()
 {
     for (;;) {
         if (reader_done_)
             co_return;
         auto a = machine_.next(clock::now());
+        if (a.kind == stream_machine::action::kind_t::wait) {
+            // Where an idle stream spends its life: waited here, not in perform(), whose larger frame
+            // is then not kept for every idle stream.
+            wake_.expires_at(a.at);
+            (void)co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
         bool more = co_await perform(a);
         if (!more)
             co_return;
@@ -176,9 +174,7 @@ net::awaitable<bool> live_stream::perform(stream_machine::action& a)
     case kind::check_session:
         machine_.session_checked(co_await session_holds());
         co_return true;
-    case kind::wait:
-        wake_.expires_at(a.at);
-        (void)co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
+    case kind::wait: // drive() waits itself
         co_return true;
     case kind::close:
         if (a.code == stream_machine::close_too_slow)

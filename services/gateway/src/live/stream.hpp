@@ -53,7 +53,6 @@ public:
 private:
     using clock = std::chrono::steady_clock;
 
-    net::awaitable<void> read_loop();
     net::awaitable<void> drive();
     /** Carries out one action; false when the stream is over. */
     net::awaitable<bool> perform(stream_machine::action& a);
