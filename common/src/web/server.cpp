@@ -3,6 +3,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/web/router.hpp"
+#include "common/web/websocket.hpp"
 #include "server_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -35,6 +36,16 @@ server::impl::impl(net::io_context& io, tcp::endpoint ep, server_options o, hand
         shard_strands.push_back(net::make_strand(io));
     open_connections = &metrics->gauge_for("mb_http_connections", "Open HTTP connections");
     open_websockets = &metrics->gauge_for("mb_ws_connections", "Open WebSocket connections");
+}
+
+// For connections other than the server's own (which write without a coroutine): a coroutine does it.
+void ws_connection::start_write_shared(std::shared_ptr<const std::string> text, std::shared_ptr<write_listener> done)
+{
+    auto write = [this, text = std::move(text), done = std::move(done)]() -> net::awaitable<void> {
+        bool ok = co_await write_shared(*text);
+        done->written(ok);
+    };
+    net::co_spawn(executor(), std::move(write), [](std::exception_ptr) {});
 }
 
 void server::impl::add_session(std::uint64_t id, std::shared_ptr<session_state> s)

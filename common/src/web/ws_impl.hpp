@@ -10,6 +10,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -122,6 +123,21 @@ public:
         co_return co_await write_view(text);
     }
 
+    void start_write_shared(std::shared_ptr<const std::string> text, std::shared_ptr<write_listener> done) override
+    {
+        if (close_started_ || !ws_.is_open()) {
+            net::post(st_->strand, [done = std::move(done)] { done->written(false); });
+            return;
+        }
+        begin_write();
+        auto buffer = net::buffer(text->data(), text->size());
+        ws_.async_write(buffer, [self = this->shared_from_this(), text = std::move(text),
+                                 done = std::move(done)](boost::system::error_code ec, std::size_t) {
+            self->writing_ = false;
+            done->written(!ec);
+        });
+    }
+
     net::awaitable<void> close(std::uint16_t code, std::string reason) override
     {
         if (close_started_ || !ws_.is_open())
@@ -202,13 +218,18 @@ private:
     {
         if (close_started_ || !ws_.is_open())
             co_return false;
+        begin_write();
+        auto [ec, n] = co_await ws_.async_write(net::buffer(text.data(), text.size()), net::as_tuple(net::use_awaitable));
+        writing_ = false;
+        co_return !ec;
+    }
+
+    void begin_write()
+    {
         ws_.text(true);
         writing_ = true;
         writing_since_ = std::chrono::steady_clock::now();
         watch_write();
-        auto [ec, n] = co_await ws_.async_write(net::buffer(text.data(), text.size()), net::as_tuple(net::use_awaitable));
-        writing_ = false;
-        co_return !ec;
     }
 
     // A write that makes no progress within ws_write_timeout (a peer that stopped reading, its window

@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,17 @@ inline constexpr std::uint16_t too_big = 1009;      // a message over server_opt
 inline constexpr std::uint16_t internal_error = 1011;
 inline constexpr std::uint16_t try_again_later = 1013;
 } // namespace ws_close
+
+/** Told, on the connection's executor, how a write started with ws_connection::start_write_shared
+    ended: `ok` is false when the connection is gone or closing. */
+class write_listener
+{
+public:
+    virtual void written(bool ok) = 0;
+
+protected:
+    ~write_listener() = default;
+};
 
 /**
  * One accepted WebSocket connection, as a ws_handler sees it (router::add_websocket). The server does
@@ -102,6 +114,10 @@ public:
         payload shared by many connections). */
     virtual net::awaitable<bool> write_shared(const std::string& text) = 0;
 
+    /** write_shared() without a coroutine, for a fan-out that sends the same payload to many connections:
+        starts the write and returns; `done->written(ok)` follows on executor(), never from within this
+        call. `text` and `done` are kept until then. Counts as the one write at a time. */
+    virtual void start_write_shared(std::shared_ptr<const std::string> text, std::shared_ptr<write_listener> done);
     /** Starts the closing handshake with `code` and `reason` (≤ 123 bytes) and waits for it to finish
         (bounded); a no-op when a close is already under way. A pending read() then ends with nullopt. */
     virtual net::awaitable<void> close(std::uint16_t code, std::string reason) = 0;

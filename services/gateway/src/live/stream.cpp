@@ -58,13 +58,49 @@ live_stream::live_stream(stream_parts parts, web::ws_connection& ws, caller who,
 void live_stream::deliver(const std::shared_ptr<const live_message>& m)
 {
     machine_.push(m);
-    wake_.cancel();
+    pump();
 }
 
 void live_stream::resync()
 {
     machine_.redis_lost(clock::now(), jitter(std::chrono::milliseconds(0), std::chrono::milliseconds(1000)));
+    pump();
+}
+
+void live_stream::pump()
+{
+    using kind = stream_machine::action::kind_t;
+    if (ended_ || writing_)
+        return; // written() pumps again
+    if (!waiting_ || pending_) {
+        wake_.cancel(); // the driver is busy (it asks the machine itself next) or already told
+        return;
+    }
+    auto a = machine_.next(clock::now());
+    if (a.kind == kind::send && a.shared) {
+        writing_ = true;
+        // The payload is the hub's, shared with every stream (aliasing: it lives as long as the message).
+        ws_.start_write_shared(std::shared_ptr<const std::string>(a.shared, &a.shared->payload), shared_from_this());
+        return;
+    }
+    if (a.kind == kind::wait) {
+        if (a.at < waiting_until_)
+            wake_.cancel(); // the driver waits again, until the earlier time
+        return;
+    }
+    pending_ = std::move(a);
     wake_.cancel();
+}
+
+void live_stream::written(bool ok)
+{
+    writing_ = false;
+    if (!ok) {
+        broken_ = true;
+        wake_.cancel();
+        return;
+    }
+    pump();
 }
 
 // The reader runs beside the driver on the strand (a plain spawn: cheaper per frame and per stream than
@@ -86,6 +122,7 @@ net::awaitable<void> live_stream::run()
     } catch (...) {
         failed = std::current_exception();
     }
+    ended_ = true; // a write under way ends on its own; the close waits for it
     parts_.hub.remove(*this, channels_);
     if (failed && !reader_done_)
         co_await ws_.close(web::ws_close::internal_error, "");
@@ -99,15 +136,27 @@ net::awaitable<void> live_stream::run()
 
 net::awaitable<void> live_stream::drive()
 {
+    using kind = stream_machine::action::kind_t;
     for (;;) {
-        if (reader_done_)
+        if (reader_done_ || broken_)
             co_return;
-        auto a = machine_.next(clock::now());
-        if (a.kind == stream_machine::action::kind_t::wait) {
+        stream_machine::action a;
+        if (pending_) {
+            a = std::move(*pending_);
+            pending_.reset();
+        } else if (writing_) {
+            a.at = clock::time_point::max(); // wait: written() wakes the driver when needed
+        } else {
+            a = machine_.next(clock::now());
+        }
+        if (a.kind == kind::wait) {
             // Where an idle stream spends its life: waited here, not in perform(), whose larger frame
-            // is then not kept for every idle stream.
+            // is then not kept for every idle stream. Meanwhile pump() sends live events.
+            waiting_ = true;
+            waiting_until_ = a.at;
             wake_.expires_at(a.at);
             (void)co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
+            waiting_ = false;
             continue;
         }
         bool more = co_await perform(a);

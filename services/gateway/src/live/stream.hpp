@@ -35,7 +35,9 @@ struct stream_parts
  * there. Each action of the machine is carried out here: frames written (an event's payload is the one
  * the hub shares with every stream, not a copy), subscriptions made, MODE and the store read.
  */
-class live_stream final : public live_hub::listener, public std::enable_shared_from_this<live_stream>
+class live_stream final : public live_hub::listener,
+                          public common::web::write_listener,
+                          public std::enable_shared_from_this<live_stream>
 {
 public:
     live_stream(stream_parts parts, common::web::ws_connection& ws, caller who, std::string token,
@@ -50,8 +52,14 @@ public:
     /** Streams until the client leaves or the stream is closed. */
     net::awaitable<void> run();
 
+    void written(bool ok) override;
+
 private:
     using clock = std::chrono::steady_clock;
+
+    /** While the driver waits: runs the machine from here, starting sends of shared payloads without
+        waking the driver; anything else goes to the driver (pending_). */
+    void pump();
 
     net::awaitable<void> drive();
     /** Carries out one action; false when the stream is over. */
@@ -68,6 +76,14 @@ private:
     bool reader_done_ = false;      // on the strand
     stream_machine machine_;              // on the strand
     std::vector<std::string> channels_;   // subscribed now
+    // The fast path (pump), all on the strand: a live event is written straight from deliver() when the
+    // driver is idle, which spares two coroutine resumptions and a timer per event and stream.
+    bool waiting_ = false;                        // the driver waits on wake_ ...
+    clock::time_point waiting_until_{};           // ... until then
+    bool writing_ = false;                        // a write started by pump() is under way
+    bool broken_ = false;                         // one failed: the connection is gone
+    bool ended_ = false;                          // run() is over: nothing more may touch ws_
+    std::optional<stream_machine::action> pending_; // taken by pump(), for the driver to perform
 };
 
 } // namespace gateway
