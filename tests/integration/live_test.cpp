@@ -1,6 +1,7 @@
 // The gateway's live event stream (GET /v1/events): what it carries, resumes, outages, shutdown.
 #include "support/live_deployment.hpp"
 #include "support/tcp_relay.hpp"
+#include "support/wait.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -119,7 +120,9 @@ BOOST_FIXTURE_TEST_CASE(a_resume_with_after_sends_what_was_missed_once_then_read
     std::int64_t seen = 0;
     {
         auto ws = stream(u);
-        live::until_ready(*ws);
+        std::int64_t first_ready = -1;
+        BOOST_TEST(live::until_ready(*ws, &first_ready).empty());
+        BOOST_TEST(first_ready == 0); // nothing stored yet
         emit(u.home, 1);
         emit(u.home, 2);
         BOOST_TEST(live::n_of(live::next(*ws)) == 1);
@@ -133,7 +136,7 @@ BOOST_FIXTURE_TEST_CASE(a_resume_with_after_sends_what_was_missed_once_then_read
         emit(u.home, n);
 
     auto ws = stream(u, "?after=" + std::to_string(seen));
-    std::int64_t last = 0;
+    std::int64_t last = -1;
     auto missed = live::until_ready(*ws, &last);
     BOOST_TEST_REQUIRE(missed.size() == 4U);
     std::int64_t prev = seen;
@@ -143,7 +146,8 @@ BOOST_FIXTURE_TEST_CASE(a_resume_with_after_sends_what_was_missed_once_then_read
         BOOST_TEST(seq > prev);
         prev = seq;
     }
-    BOOST_TEST(last >= prev);
+    // The store holds nothing newer than event 6 (the only home here): ready says exactly where it stands.
+    BOOST_TEST(last == prev);
 
     emit(u.home, 7);
     BOOST_TEST(live::n_of(live::next(*ws)) == 7);
@@ -314,27 +318,77 @@ BOOST_AUTO_TEST_CASE(a_stream_outlives_a_store_outage_during_a_resync)
                                  {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", live::hook_url + body)}});
         BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
     };
+    // A sample of `name` (no labels) in the service's /metrics; -1 when absent.
+    auto metric = [](const test::running_service& s, const std::string& name) {
+        auto body = test::http_call(s.port, http::verb::get, "/metrics").body;
+        auto at = body.find("\n" + name + " ");
+        return at == std::string::npos ? -1.0 : std::stod(body.substr(at + name.size() + 2));
+    };
+    // How many log lines of the gateway carry the event `name`.
+    auto logged = [&](const std::string& name) {
+        auto out = gw.proc->output();
+        std::size_t n = 0;
+        for (auto at = out.find("\"" + name + "\""); at != std::string::npos; at = out.find("\"" + name + "\"", at + 1))
+            ++n;
+        return n;
+    };
     test::ws_client ws(gw.port, "/v1/events", {{"Authorization", "Bearer " + token}});
-    live::until_ready(ws);
+    std::int64_t ready_at = -1;
+    BOOST_TEST(live::until_ready(ws, &ready_at).empty());
+    BOOST_TEST(ready_at == 0);
 
     relay.freeze();
     emit(1);
-    BOOST_TEST(live::n_of(live::next(ws)) == 1); // live events need no store
+    auto e1 = live::next(ws); // live events need no store
+    BOOST_TEST(live::n_of(e1) == 1);
+    const auto reads_before = metric(gw, "mb_live_home_reads");
+    const auto resyncs_before = logged("live.resync");
+    BOOST_TEST_REQUIRE(reads_before >= 1.0); // the stream read its homes when it opened
+
     // A Redis restart: what was published meanwhile is lost to the stream, so it must catch up from
     // the store before it sends anything newer, and the store hangs. The stream stays open and holds
     // event 2 back (sending it first would let a client resuming after 2 miss whatever fell in the gap).
     redis.kill();
-    emit(2);
+    emit(2); // stored; the ingest publishes it once Redis is back
     redis.start();
-    BOOST_TEST(!ws.read(std::chrono::seconds(4)).has_value(), "an event went out before the gap was filled");
-    BOOST_TEST(ws.is_open());
+    // The gateway saw its subscription come back and told its streams to resync ...
+    BOOST_TEST_REQUIRE(test::eventually([&] { return logged("live.resync") > resyncs_before; }, std::chrono::seconds(30)),
+                       "no live.resync logged after the Redis restart:\n" << gw.proc->output());
+    // ... the stream read its homes from MODE again (announcements may have been lost too) ...
+    BOOST_TEST(test::eventually([&] { return metric(gw, "mb_live_home_reads") > reads_before; }, std::chrono::seconds(15)),
+               "the homes were not read again after the Redis restart");
+    // ... and the ingest's relay published event 2 on Redis, to the gateway.
+    BOOST_TEST_REQUIRE(test::eventually(
+        [&] {
+            return test::http_call(ingest.port, http::verb::get, "/metrics")
+                       .body.find("mb_events_published_total{path=\"relay\"} 1") != std::string::npos;
+        },
+        std::chrono::seconds(30)));
+    // The catch-up from the store failed, and failed again after event 2 was on Redis: all that time
+    // event 2 was held back.
+    const auto failures_when_relayed = logged("live.store_failed");
+    BOOST_TEST_REQUIRE(test::eventually([&] { return logged("live.store_failed") > failures_when_relayed && logged("live.store_failed") >= 2; },
+                                        std::chrono::seconds(30)),
+                       "the stream did not keep retrying its catch-up from the hung store:\n" << gw.proc->output());
+    BOOST_TEST(!ws.read(std::chrono::milliseconds(500)).has_value(), "an event went out before the gap was filled");
 
+    // The store returns: the resync completes, event 2 comes from the store, once, in seq order, and
+    // its copy from Redis is not sent again.
     relay.thaw();
-    BOOST_TEST(live::n_of(live::next(ws)) == 2);
+    auto e2 = live::next(ws);
+    BOOST_TEST(live::n_of(e2) == 2);
+    BOOST_TEST(e2.at("seq").as_int64() > e1.at("seq").as_int64());
     emit(3);
-    BOOST_TEST(live::n_of(live::next(ws)) == 3);
-    BOOST_TEST(!ws.read(std::chrono::seconds(4)).has_value(), "an event came twice once the store was back");
-    BOOST_TEST(ws.is_open());
+    auto e3 = live::next(ws);
+    BOOST_TEST(live::n_of(e3) == 3);
+    BOOST_TEST(e3.at("seq").as_int64() > e2.at("seq").as_int64());
+    BOOST_TEST(!ws.read(std::chrono::seconds(2)).has_value(), "an event came twice once the store was back");
+    // Still streaming: the next event is a frame read, not just a socket not yet seen closed.
+    emit(4);
+    auto e4 = live::next(ws);
+    BOOST_TEST(live::n_of(e4) == 4);
+    BOOST_TEST(e4.at("seq").as_int64() > e3.at("seq").as_int64());
+    BOOST_TEST(!ws.closed_with().has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,14 +1,24 @@
 // Service start-up and shut-down as operators see them: settings validation, migrations when several
 // instances start at once, readiness, graceful stop.
 #include "support/http_call.hpp"
+#include "support/live_deployment.hpp"
+#include "support/mode_fixture.hpp"
 #include "support/services.hpp"
 #include "support/stack.hpp"
+#include "support/wait.hpp"
+#include "support/ws_client.hpp"
 
+#include "common/crypto/crypto.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <future>
 #include <thread>
 
 using namespace common::aliases;
@@ -48,6 +58,20 @@ std::pair<int, std::string> run_gateway_expecting_exit(std::map<std::string, std
 std::size_t count_lines(const std::string& text)
 {
     return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// True once 127.0.0.1:`port` refuses new connections (polled for at most `limit`).
+bool refuses_connections(unsigned short port, std::chrono::milliseconds limit)
+{
+    return test::eventually(
+        [port] {
+            net::io_context ioc;
+            net::ip::tcp::socket s(ioc);
+            boost::system::error_code ec;
+            s.connect({net::ip::make_address("127.0.0.1"), port}, ec);
+            return ec == net::error::connection_refused;
+        },
+        limit);
 }
 
 } // namespace
@@ -181,19 +205,113 @@ BOOST_AUTO_TEST_CASE(readiness_names_the_part_that_is_down_and_requests_get_503)
 
 BOOST_AUTO_TEST_CASE(sigterm_finishes_and_exits_zero)
 {
+    // On SIGTERM the gateway stops accepting, tells its live streams it is going away (1001), lets the
+    // requests in flight finish with their normal answers, and exits 0 before its grace period is over.
+    const auto grace = std::chrono::seconds(30);
+    test::mode_fixture f(std::map<std::string, std::string>{{"MB_SHUTDOWN_GRACE", "30s"}});
+    const auto token = f.user("draining").second;
+    auto home = f.create_home(token, "Drain house");
+    test::ws_client header_stream(f.gw.port, "/v1/events", {{"Authorization", "Bearer " + token}});
+    test::ws_client query_stream(f.gw.port, "/v1/events?access_token=" + token);
+    live::until_ready(header_stream);
+    live::until_ready(query_stream);
+
+    // MODE answers the next read of the home and of its devices 3 s late.
+    const auto home_path = "/homes/" + std::to_string(home);
+    json::object slow_home;
+    slow_home["path"] = home_path;
+    slow_home["method"] = "GET";
+    slow_home["delayMs"] = 3000;
+    slow_home["count"] = 1;
+    json::object slow_devices = slow_home;
+    slow_devices["path"] = "/devices";
+    f.add_fault(slow_home);
+    f.add_fault(slow_devices);
+    auto get_home = std::async(std::launch::async, [&] { return f.call(http::verb::get, "/v1" + home_path, token); });
+    auto get_devices =
+        std::async(std::launch::async, [&] { return f.call(http::verb::get, "/v1" + home_path + "/devices", token); });
+    // Both are in flight: a fault with a count is used up when its request reaches the emulator.
+    BOOST_REQUIRE_MESSAGE(test::eventually([&] { return f.sim_call(http::verb::get, "/_sim/faults").json().as_array().empty(); },
+                                           std::chrono::seconds(15)),
+                          "the slow requests did not reach MODE: " << f.sim_call(http::verb::get, "/_sim/faults"));
+
+    const auto stopped_at = std::chrono::steady_clock::now();
+    f.gw.proc->terminate();
+    BOOST_TEST(header_stream.wait_closed(std::chrono::seconds(10)));
+    BOOST_TEST(header_stream.closed_with().value_or(0) == 1001);
+    BOOST_TEST(query_stream.wait_closed(std::chrono::seconds(10)));
+    BOOST_TEST(query_stream.closed_with().value_or(0) == 1001);
+    BOOST_TEST(refuses_connections(f.gw.port, std::chrono::seconds(10)), "new connections are still accepted");
+
+    auto one_home = get_home.get();
+    BOOST_TEST_REQUIRE(one_home.status == 200U, one_home);
+    BOOST_TEST(one_home.json().at("id").as_int64() == home);
+    BOOST_TEST(one_home.json().at("name").as_string() == "Drain house");
+    auto devices = get_devices.get();
+    BOOST_TEST_REQUIRE(devices.status == 200U, devices);
+    BOOST_TEST(devices.json().is_array());
+    BOOST_TEST(devices.json().as_array().empty(), devices); // the home has no devices
+
+    auto code = f.gw.proc->wait(grace + std::chrono::seconds(15));
+    auto took = std::chrono::steady_clock::now() - stopped_at;
+    BOOST_REQUIRE_MESSAGE(code.has_value(), "the gateway did not exit:\n" << f.gw.proc->output());
+    BOOST_TEST(*code == 0, f.gw.proc->output());
+    BOOST_TEST(took < grace, "the drain ran into the grace period");
+    BOOST_TEST(f.gw.proc->output().find("closing_busy_connections") == std::string::npos,
+               "requests in flight were cut off:\n" << f.gw.proc->output());
+    BOOST_TEST(f.gw.proc->output().find("service.stopped") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(ingest_sigterm_finishes_the_webhooks_in_flight_and_exits_zero)
+{
+    const auto grace = std::chrono::seconds(30);
     test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url());
-    auto ingest = test::start_ingest(db.url());
-    gw.proc->terminate();
+    auto ingest = test::start_ingest(db.url(), {{"MB_DB_TIMEOUT", "30s"}, {"MB_SHUTDOWN_GRACE", "30s"}});
+    // Another transaction holds the events table: the webhook's insert waits for it.
+    pqxx::connection holder(db.admin_url());
+    pqxx::work lock(holder);
+    lock.exec("LOCK TABLE events IN EXCLUSIVE MODE");
+
+    json::object event;
+    event["homeId"] = 7;
+    event["eventType"] = "reading";
+    event["eventData"] = json::object{{"n", 1}};
+    auto body = json::serialize(event);
+    auto signature = common::crypto::hmac_sha256_hex("test-webhook-key", live::hook_url + body);
+    auto post = std::async(std::launch::async, [&] {
+        return test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body, {{"X-Mode-Signature", signature}},
+                               std::chrono::seconds(60));
+    });
+    pqxx::connection watcher(db.admin_url());
+    auto insert_waits = [&] {
+        pqxx::nontransaction tx(watcher);
+        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND "
+                               "application_name = 'modebridge-ingest' AND wait_event_type = 'Lock'",
+                               db.name())[0]
+                   .as<int>() > 0;
+    };
+    BOOST_REQUIRE_MESSAGE(test::eventually(insert_waits, std::chrono::seconds(15)), "the webhook never reached the store");
+
+    const auto stopped_at = std::chrono::steady_clock::now();
     ingest.proc->terminate();
-    auto gw_code = gw.proc->wait(std::chrono::seconds(15));
-    auto ingest_code = ingest.proc->wait(std::chrono::seconds(15));
-    BOOST_REQUIRE(gw_code.has_value());
-    BOOST_REQUIRE(ingest_code.has_value());
-    BOOST_TEST(*gw_code == 0, gw.proc->output());
-    BOOST_TEST(*ingest_code == 0, ingest.proc->output());
-    BOOST_TEST(gw.proc->output().find("service.stopped") != std::string::npos);
+    BOOST_TEST(refuses_connections(ingest.port, std::chrono::seconds(10)), "new connections are still accepted");
+    // It waits for the webhook it has not answered yet.
+    BOOST_TEST(ingest.proc->running());
+    BOOST_TEST(insert_waits());
+
+    lock.abort();
+    auto answer = post.get();
+    BOOST_TEST(answer.status == 204U, answer);
+    auto code = ingest.proc->wait(grace + std::chrono::seconds(15));
+    auto took = std::chrono::steady_clock::now() - stopped_at;
+    BOOST_REQUIRE_MESSAGE(code.has_value(), "webhook-ingest did not exit:\n" << ingest.proc->output());
+    BOOST_TEST(*code == 0, ingest.proc->output());
+    BOOST_TEST(took < grace, "the drain ran into the grace period");
+    BOOST_TEST(ingest.proc->output().find("closing_busy_connections") == std::string::npos, ingest.proc->output());
+    // Acknowledged means stored.
+    pqxx::connection c(db.admin_url());
+    pqxx::read_transaction tx(c);
+    BOOST_TEST(tx.exec1("SELECT count(*) FROM events")[0].as<int>() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
