@@ -156,7 +156,7 @@ BOOST_FIXTURE_TEST_CASE(a_device_event_reaches_the_store_redis_and_the_gateway, 
     carried.erase("seq");
     BOOST_TEST(carried == delivered, "the stream carried " << json::serialize(carried) << ", the device emitted "
                                                           << json::serialize(delivered));
-    BOOST_TEST(stored_payload == delivered);
+    BOOST_TEST(stored_payload == delivered, "the store holds " << json::serialize(stored_payload));
 
     // Redis carried the same message, once.
     BOOST_TEST_REQUIRE(sub.wait_for_output("temperature", std::chrono::seconds(15)), sub.output());
@@ -168,14 +168,14 @@ BOOST_FIXTURE_TEST_CASE(a_device_event_reaches_the_store_redis_and_the_gateway, 
                 on_redis.push_back(json::parse(line).as_object());
     }
     BOOST_TEST_REQUIRE(on_redis.size() == 1U, sub.output());
-    BOOST_TEST(on_redis[0] == frame);
+    BOOST_TEST(on_redis[0] == frame, "Redis carried " << json::serialize(on_redis[0]));
 
     // The history shows it with the same seq and payload.
     auto history = call(http::verb::get, "/v1/homes/" + std::to_string(s.home) + "/events", s.token);
     BOOST_TEST_REQUIRE(history.status == 200U, history);
     auto events = history.json().at("events").as_array();
     BOOST_TEST_REQUIRE(events.size() == 1U);
-    BOOST_TEST(events[0].as_object() == frame);
+    BOOST_TEST(events[0].as_object() == frame, "the history shows " << json::serialize(events[0]));
 
     // And the stream sends it once.
     BOOST_TEST(!ws.read(std::chrono::milliseconds(500)).has_value(), "the event came twice");

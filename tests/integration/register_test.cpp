@@ -185,8 +185,14 @@ BOOST_FIXTURE_TEST_CASE(mode_outage_at_registration_links_later_with_exactly_one
     // While MODE is down the linker keeps trying (and failing) without creating anything: the emulator
     // refused the inline attempt and at least two background retries, and the store counts them.
     const std::int64_t tries = 3;
-    BOOST_TEST_REQUIRE(test::eventually([&] { return refusals - fault_left(sim) >= tries; }, std::chrono::seconds(20)),
-                       "MODE refused " << refusals - fault_left(sim) << " attempts");
+    std::int64_t refused = 0;
+    bool retried = test::eventually(
+        [&] {
+            refused = refusals - fault_left(sim);
+            return refused >= tries;
+        },
+        std::chrono::seconds(20));
+    BOOST_TEST_REQUIRE(retried, "MODE refused " << refused << " attempts in 20 s");
     BOOST_TEST_REQUIRE(test::eventually([&] { return link_attempts(db.url(), id) >= tries; }, std::chrono::seconds(10)));
     BOOST_TEST(mode_user_count(sim) == 0U);
     BOOST_TEST(link_last_error(db.url(), id).find("503") != std::string::npos, link_last_error(db.url(), id));
