@@ -244,9 +244,10 @@ BOOST_AUTO_TEST_CASE(stored_events_are_published_per_home_with_their_seq)
                 seqs.insert(m.at("seq").as_int64());
             return seqs.size();
         };
-        BOOST_TEST_REQUIRE(test::eventually([&] { return distinct_seqs() >= static_cast<std::size_t>(count); },
-                                            std::chrono::seconds(15)),
-                           sub.output());
+        // Waited for before the assertion: its message would otherwise be read before the wait.
+        const bool all_published = test::eventually(
+            [&] { return distinct_seqs() >= static_cast<std::size_t>(count); }, std::chrono::seconds(15));
+        BOOST_TEST_REQUIRE(all_published, sub.output());
         auto messages = published();
         // Each stored event once, in seq order, with the seq the store gave it and its stored payload
         // behind `type` and `seq`. A copy republished later (the relay, after a slow update) is allowed
