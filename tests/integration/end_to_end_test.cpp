@@ -1,7 +1,9 @@
 // The whole path: a device emits an event in the MODE emulator, its Webhooks Smart Module calls
 // webhook-ingest (signed), the event is stored and published on Redis, and the gateway shows it.
 #include "support/account_flow.hpp"
+#include "support/redis_server.hpp"
 #include "support/stack.hpp"
+#include "support/wait.hpp"
 #include "support/ws_client.hpp"
 
 #include <boost/json/parse.hpp>
@@ -10,6 +12,7 @@
 
 #include <pqxx/pqxx>
 
+#include <sstream>
 #include <thread>
 
 using namespace common::aliases;
@@ -18,17 +21,21 @@ namespace end_to_end {
 
 struct deployment
 {
+    // A Redis of its own: the emulator numbers its homes from 1, and the channels of a shared Redis would
+    // carry other tests' events of the same home ids to this gateway.
     deployment()
-        : hook_port(test::free_port())
+        : redis_url("redis://127.0.0.1:" + std::to_string(redis.port()))
+        , hook_port(test::free_port())
         , hook_url("http://127.0.0.1:" + std::to_string(hook_port) + "/v1/mode/events")
         , ingest(test::start_ingest(db.url(), {{"MB_LISTEN", "127.0.0.1:" + std::to_string(hook_port)},
                                                {"MB_WEBHOOK_URL", hook_url},
-                                               {"MB_WEBHOOK_KEY", "e2e-key"}}))
+                                               {"MB_WEBHOOK_KEY", "e2e-key"},
+                                               {"MB_REDIS_URL", redis_url}}))
         , sim(test::start_mode_sim({{"MODESIM_WEBHOOK_URL", hook_url},
                                     {"MODESIM_WEBHOOK_KEY", "e2e-key"},
                                     {"MODESIM_WEBHOOK_RETRY_MIN", "200ms"},
                                     {"MODESIM_WEBHOOK_RETRY_MAX", "1s"}}))
-        , gw(test::start_gateway(db.url(), sim.base_url()))
+        , gw(test::start_gateway(db.url(), sim.base_url(), {{"MB_REDIS_URL", redis_url}}))
     {
     }
 
@@ -69,6 +76,8 @@ struct deployment
         BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
     }
 
+    test::redis_server redis;
+    std::string redis_url;
     test::scratch_database db;
     unsigned short hook_port;
     std::string hook_url;
@@ -76,6 +85,13 @@ struct deployment
     test::running_service sim;
     test::running_service gw;
 };
+
+json::object next(test::ws_client& ws)
+{
+    auto m = ws.read(std::chrono::seconds(15));
+    BOOST_REQUIRE_MESSAGE(m.has_value(), "no message on the live stream within 15 s");
+    return json::parse(*m).as_object();
+}
 
 int stored(const std::string& db_url, std::int64_t home)
 {
@@ -91,30 +107,79 @@ BOOST_AUTO_TEST_SUITE(end_to_end)
 BOOST_FIXTURE_TEST_CASE(a_device_event_reaches_the_store_redis_and_the_gateway, end_to_end::deployment)
 {
     auto s = user_home_device();
+    // Listening before the event: a Redis subscriber on the home's channel, and the home's member on the
+    // gateway's live stream, caught up (nothing stored yet) and following the home.
     test::process::options o;
-    o.argv = {"redis-cli", "-u", test::redis_url(), "--csv", "SUBSCRIBE", "mb:home:" + std::to_string(s.home)};
+    o.argv = {"redis-cli", "-u", redis_url, "--raw", "SUBSCRIBE", "mb:home:" + std::to_string(s.home)};
     test::process sub(std::move(o));
     BOOST_REQUIRE(sub.wait_for_output("subscribe", std::chrono::seconds(10)));
+    test::ws_client ws(gw.port, "/v1/events", {{"Authorization", "Bearer " + s.token}});
+    auto ready = end_to_end::next(ws);
+    BOOST_TEST_REQUIRE(ready.at("type").as_string() == "ready", json::serialize(ready));
+    BOOST_TEST(ready.at("homes") == json::value(json::array{s.home}), json::serialize(ready));
 
     emit(s, "temperature", 21);
-    BOOST_TEST_REQUIRE(sub.wait_for_output("temperature", std::chrono::seconds(15)), sub.output());
-    auto out = sub.output();
-    BOOST_TEST(out.find("\\\"seq\\\":") != std::string::npos);
-    BOOST_TEST(out.find("\\\"originDeviceId\\\":" + std::to_string(s.device)) != std::string::npos);
 
-    BOOST_TEST(end_to_end::stored(db.url(), s.home) == 1);
-    auto history = call(http::verb::get, "/v1/homes/" + std::to_string(s.home) + "/events", s.token).json();
-    auto events = history.at("events").as_array();
-    BOOST_TEST_REQUIRE(events.size() == 1U);
-    BOOST_TEST(events[0].at("eventType").as_string() == "temperature");
-    BOOST_TEST(events[0].at("originDeviceId").as_int64() == s.device);
-    BOOST_TEST(events[0].at("originDeviceClass").as_string() == "thermostat");
-    BOOST_TEST(events[0].at("eventData").at("n").as_int64() == 21);
+    // The gateway hands it to the member's stream.
+    auto frame = end_to_end::next(ws);
+    BOOST_TEST_MESSAGE("frame: " << json::serialize(frame));
+    BOOST_TEST_REQUIRE(frame.at("type").as_string() == "event");
+    BOOST_TEST(frame.at("homeId").as_int64() == s.home);
+    BOOST_TEST(frame.at("eventType").as_string() == "temperature");
+    BOOST_TEST(frame.at("eventData") == json::value(json::object{{"n", 21}}));
+    BOOST_TEST(frame.at("originDeviceId").as_int64() == s.device);
+    BOOST_TEST(frame.at("originDeviceClass").as_string() == "thermostat");
 
-    auto hooks = test::http_call(sim.port, http::verb::get, "/_sim/webhooks").json().as_array();
-    BOOST_TEST_REQUIRE(hooks.size() == 1U);
-    BOOST_TEST(hooks[0].at("state").as_string() == "delivered");
+    // With the seq the store gave the event, and the payload the emulator delivered for the device.
+    std::int64_t stored_seq = 0;
+    json::object stored_payload;
+    {
+        pqxx::connection c(db.url());
+        pqxx::read_transaction tx(c);
+        auto rows = tx.exec_params("SELECT seq, payload FROM events WHERE home_id = $1", s.home);
+        BOOST_TEST_REQUIRE(rows.size() == 1U);
+        stored_seq = rows[0][0].as<std::int64_t>();
+        stored_payload = json::parse(rows[0][1].as<std::string>()).as_object();
+    }
+    BOOST_TEST(frame.at("seq").as_int64() == stored_seq);
+    json::array hooks;
+    BOOST_TEST_REQUIRE(test::eventually(
+        [&] {
+            hooks = test::http_call(sim.port, http::verb::get, "/_sim/webhooks").json().as_array();
+            return hooks.size() == 1U && hooks[0].at("state").as_string() == "delivered";
+        },
+        std::chrono::seconds(15)));
     BOOST_TEST(hooks[0].at("status").as_int64() == 204);
+    auto delivered = json::parse(hooks[0].at("body").as_string()).as_object();
+    json::object carried = frame;
+    carried.erase("type");
+    carried.erase("seq");
+    BOOST_TEST(carried == delivered, "the stream carried " << json::serialize(carried) << ", the device emitted "
+                                                          << json::serialize(delivered));
+    BOOST_TEST(stored_payload == delivered, "the store holds " << json::serialize(stored_payload));
+
+    // Redis carried the same message, once.
+    const bool on_channel = sub.wait_for_output("temperature", std::chrono::seconds(15));
+    BOOST_TEST_REQUIRE(on_channel, sub.output());
+    std::vector<json::object> on_redis;
+    {
+        std::istringstream lines(sub.output());
+        for (std::string line; std::getline(lines, line);)
+            if (!line.empty() && line.front() == '{')
+                on_redis.push_back(json::parse(line).as_object());
+    }
+    BOOST_TEST_REQUIRE(on_redis.size() == 1U, sub.output());
+    BOOST_TEST(on_redis[0] == frame, "Redis carried " << json::serialize(on_redis[0]));
+
+    // The history shows it with the same seq and payload.
+    auto history = call(http::verb::get, "/v1/homes/" + std::to_string(s.home) + "/events", s.token);
+    BOOST_TEST_REQUIRE(history.status == 200U, history);
+    auto events = history.json().at("events").as_array();
+    BOOST_TEST_REQUIRE(events.size() == 1U);
+    BOOST_TEST(events[0].as_object() == frame, "the history shows " << json::serialize(events[0]));
+
+    // And the stream sends it once.
+    BOOST_TEST(!ws.read(std::chrono::milliseconds(500)).has_value(), "the event came twice");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,9 @@
 // Registration and the MODE link, through the real gateway, PostgreSQL and the MODE emulator.
 #include "support/http_call.hpp"
 #include "support/services.hpp"
+#include "support/slow_sender.hpp"
 #include "support/stack.hpp"
+#include "support/wait.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -87,6 +89,34 @@ bool wait_linked(const test::running_service& gw, const std::string& token, std:
     return false;
 }
 
+// How many more requests the emulator's faults will refuse (their counts summed; 0 when none is left).
+std::int64_t fault_left(const test::running_service& sim)
+{
+    auto r = test::http_call(sim.port, http::verb::get, "/_sim/faults");
+    BOOST_REQUIRE_EQUAL(r.status, 200U);
+    std::int64_t left = 0;
+    auto faults = r.json();
+    for (const auto& f : faults.as_array())
+        left += f.as_object().at("count").to_number<std::int64_t>();
+    return left;
+}
+
+// The failed link attempts the store counts for the account, and the last one's error.
+std::int64_t link_attempts(const std::string& db_url, const std::string& user_id)
+{
+    pqxx::connection c(db_url);
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT mode_link_attempts FROM users WHERE id = $1::uuid", user_id)[0].as<std::int64_t>();
+}
+
+std::string link_last_error(const std::string& db_url, const std::string& user_id)
+{
+    pqxx::connection c(db_url);
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT coalesce(mode_link_last_error, '') FROM users WHERE id = $1::uuid", user_id)[0]
+        .as<std::string>();
+}
+
 struct fixture
 {
     test::scratch_database db;
@@ -141,7 +171,9 @@ BOOST_FIXTURE_TEST_CASE(register_links_the_account_to_a_new_mode_user, fixture)
 
 BOOST_FIXTURE_TEST_CASE(mode_outage_at_registration_links_later_with_exactly_one_mode_user, fixture)
 {
-    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"status", 503}});
+    // MODE refuses every POST /users (a fault that outlasts the test, with a count to show the attempts).
+    const std::int64_t refusals = 1000;
+    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"status", 503}, {"count", refusals}});
     auto r = register_user(gw, "bob@example.com");
     BOOST_TEST_REQUIRE(r.status == 201U, r);
     auto user = r.json().at("user").as_object();
@@ -150,9 +182,20 @@ BOOST_FIXTURE_TEST_CASE(mode_outage_at_registration_links_later_with_exactly_one
     std::string id(user.at("id").as_string());
     BOOST_TEST(mode_users_for(sim, id).empty());
 
-    // While MODE is down the linker keeps trying (and failing) without creating anything.
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    // While MODE is down the linker keeps trying (and failing) without creating anything: the emulator
+    // refused the inline attempt and at least two background retries, and the store counts them.
+    const std::int64_t tries = 3;
+    std::int64_t refused = 0;
+    bool retried = test::eventually(
+        [&] {
+            refused = refusals - fault_left(sim);
+            return refused >= tries;
+        },
+        std::chrono::seconds(20));
+    BOOST_TEST_REQUIRE(retried, "MODE refused " << refused << " attempts in 20 s");
+    BOOST_TEST_REQUIRE(test::eventually([&] { return link_attempts(db.url(), id) >= tries; }, std::chrono::seconds(10)));
     BOOST_TEST(mode_user_count(sim) == 0U);
+    BOOST_TEST(link_last_error(db.url(), id).find("503") != std::string::npos, link_last_error(db.url(), id));
 
     clear_faults(sim);
     auto token = make_session(db.url(), id);
@@ -176,7 +219,12 @@ BOOST_FIXTURE_TEST_CASE(a_mode_user_created_before_a_failure_is_reused, fixture)
     auto token = make_session(db.url(), id);
     BOOST_TEST_REQUIRE(wait_linked(gw, token, std::chrono::seconds(15)));
     BOOST_TEST(me(gw, token).at("mode").at("userId").as_int64() == first_id);
+    // Linked on the fourth attempt: the three refusals were used up, each counted by the store, and
+    // none of the retries created another MODE user.
+    BOOST_TEST(fault_left(sim) == 0);
+    BOOST_TEST(link_attempts(db.url(), id) == 3);
     BOOST_TEST(mode_user_count(sim) == 1U);
+    BOOST_TEST(mode_users_for(sim, id).size() == 1U);
 }
 
 BOOST_FIXTURE_TEST_CASE(unreachable_mode_still_registers_quickly, fixture)
@@ -188,15 +236,55 @@ BOOST_FIXTURE_TEST_CASE(unreachable_mode_still_registers_quickly, fixture)
     BOOST_TEST(r.json().at("user").at("mode").at("linked").as_bool() == false);
 }
 
-BOOST_FIXTURE_TEST_CASE(slow_mode_is_cut_off_at_the_link_timeout, fixture)
+BOOST_AUTO_TEST_CASE(slow_mode_is_cut_off_at_the_link_timeout)
 {
-    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"delayMs", 20000}, {"count", 1}});
-    // The inline link gives up after MB_MODE_LINK_TIMEOUT (3 s by default); the answer comes well
-    // before the emulator's 20 s delay, which the client's own 10 s timeout would also reveal.
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    const long long link_timeout_ms = 2000;
+    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_MODE_LINK_TIMEOUT", "2000ms"}});
+    // MODE holds POST /users for 60 s, longer than any deadline here; the gateway's own MODE call timeout
+    // (MB_MODE_TIMEOUT, 10 s) is not what should end the wait either.
+    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"delayMs", 60000}, {"count", 1}});
+    const auto start = std::chrono::steady_clock::now();
     auto r = test::http_call(gw.port, http::verb::post, "/v1/auth/register", body("erin@example.com"), {},
-                             std::chrono::seconds(10));
+                             std::chrono::seconds(30));
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST_MESSAGE("registration answered after " << elapsed << " ms");
     BOOST_TEST(r.status == 201U, r);
     BOOST_TEST(r.json().at("user").at("mode").at("linked").as_bool() == false);
+    // Answered at the link timeout: not before it (MODE never answered), and not at some later deadline.
+    BOOST_TEST(elapsed >= link_timeout_ms / 2);
+    BOOST_TEST(elapsed <= link_timeout_ms * 3);
+    // The account waits for the background linker.
+    std::string id(r.json().at("user").at("id").as_string());
+    BOOST_TEST(link_attempts(db.url(), id) >= 1);
+}
+
+BOOST_AUTO_TEST_CASE(slow_request_bodies_are_cut_off_at_the_body_timeout)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    const long long body_timeout_ms = 3000;
+    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_HEADER_TIMEOUT", "1000ms"}, {"MB_BODY_TIMEOUT", "3000ms"}});
+    // Complete headers, then the body a byte every 100 ms: the connection is cut after the body timeout
+    // (not the header timeout), however busy it is; the client would have waited 20 s.
+    const std::string head = "POST /v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 1000\r\n\r\n{\"email\":\"";
+    auto cut = test::send_slowly(gw.port, head, std::string(900, 'a'), std::chrono::milliseconds(100),
+                                 std::chrono::seconds(20));
+    BOOST_TEST_MESSAGE("slow body: " << cut.how << " after " << cut.after.count() << " ms, " << cut.trickled
+                                     << " bytes trickled");
+    BOOST_TEST(cut.closed, "the gateway held a slow body for " << cut.after.count() << " ms");
+    BOOST_TEST(cut.after.count() >= body_timeout_ms / 2);
+    BOOST_TEST(cut.after.count() <= body_timeout_ms * 3);
+    BOOST_TEST(cut.received.find("HTTP/1.1 2") == std::string::npos, cut.received);
+    // Nothing was registered, and the gateway goes on serving.
+    BOOST_TEST(gw.proc->running());
+    BOOST_TEST(register_user(gw, "after@example.com").status == 201U);
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    BOOST_TEST(tx.exec1("SELECT count(*) FROM users")[0].as<int>() == 1);
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_input_gets_precise_problems, fixture)
