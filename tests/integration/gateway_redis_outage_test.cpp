@@ -54,9 +54,9 @@ unsigned failed_login(const test::running_service& gw, const std::string& email)
     return test::login(gw, email, "not the password 123").status;
 }
 
-void expect_limited(const test::http_result& r)
+void expect_limited(const std::string& what, const test::http_result& r)
 {
-    BOOST_TEST(r.status == 429U, r);
+    BOOST_TEST(r.status == 429U, what << ": " << r);
     if (r.status != 429U)
         return;
     BOOST_TEST(r.json().at("code").as_string() == "RATE_LIMITED");
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(sessions_and_limits_work_through_a_redis_outage)
     BOOST_TEST(failed_login(a, shared) == 401U);
     BOOST_TEST(failed_login(b, shared) == 401U);
     BOOST_TEST(failed_login(a, shared) == 401U);
-    expect_limited(test::login(b, shared, "not the password 123"));
+    expect_limited("4th attempt, Redis up, shared count", test::login(b, shared, "not the password 123"));
 
     redis.kill();
     BOOST_TEST_REQUIRE(readiness_becomes(a, 503, std::chrono::seconds(15)));
@@ -122,7 +122,7 @@ BOOST_AUTO_TEST_CASE(sessions_and_limits_work_through_a_redis_outage)
     BOOST_TEST(failed_login(a, local) == 401U);
     BOOST_TEST(failed_login(a, local) == 401U);
     BOOST_TEST(failed_login(a, local) == 401U);
-    expect_limited(test::login(a, local, "not the password 123"));
+    expect_limited("4th attempt on A, Redis down, A's own count", test::login(a, local, "not the password 123"));
     BOOST_TEST(failed_login(b, local) == 401U); // B saw none of A's attempts
 
     redis.start(); // empty: the counts of before the outage are gone
@@ -134,8 +134,8 @@ BOOST_AUTO_TEST_CASE(sessions_and_limits_work_through_a_redis_outage)
     BOOST_TEST(failed_login(a, local) == 401U);
     BOOST_TEST(failed_login(b, local) == 401U);
     BOOST_TEST(failed_login(a, local) == 401U);
-    expect_limited(test::login(b, local, "not the password 123"));
-    expect_limited(test::login(a, local, "not the password 123"));
+    expect_limited("4th attempt, Redis back, shared count", test::login(b, local, "not the password 123"));
+    expect_limited("5th attempt, Redis back, shared count", test::login(a, local, "not the password 123"));
 
     // Sessions work as before, and B's cache is in use again.
     BOOST_TEST(test::get_with(a, "/v1/me", token).status == 200U);
