@@ -2,6 +2,7 @@
 #include "support/account_flow.hpp"
 #include "support/stack.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <thread>
@@ -15,10 +16,40 @@ namespace {
 void expect_limited(const test::http_result& r)
 {
     BOOST_TEST(r.status == 429U, r);
+    if (r.status != 429U)
+        return;
     BOOST_TEST(r.json().at("code").as_string() == "RATE_LIMITED");
     auto retry = r.header("Retry-After");
     BOOST_TEST_REQUIRE(!retry.empty());
     BOOST_TEST(std::stoi(retry) > 0);
+}
+
+/** POST /v1/auth/login through a proxy that sent X-Forwarded-For: `forwarded_for`. */
+test::http_result login_via(const test::running_service& gw, const std::string& forwarded_for, const std::string& email,
+                            const std::string& password = test::good_password)
+{
+    return test::http_call(gw.port, http::verb::post, "/v1/auth/login",
+                           json::serialize(json::object{{"email", email}, {"password", password}}),
+                           {{"X-Forwarded-For", forwarded_for}});
+}
+
+/** The `ip` of the session `token` as GET /v1/me/sessions lists it. */
+std::string session_ip(const test::running_service& gw, const std::string& token)
+{
+    auto list = test::get_with(gw, "/v1/me/sessions", token);
+    BOOST_REQUIRE_MESSAGE(list.status == 200U, list);
+    auto all = list.json();
+    for (const auto& s : all.as_array())
+        if (s.at("current").as_bool())
+            return std::string(s.at("ip").as_string());
+    BOOST_FAIL("no current session in " << list);
+    return {};
+}
+
+std::string token_of(const test::http_result& r)
+{
+    BOOST_REQUIRE_MESSAGE(r.status == 200U, r);
+    return std::string(r.json().at("token").as_string());
 }
 
 } // namespace
@@ -48,6 +79,79 @@ BOOST_AUTO_TEST_CASE(failed_logins_per_account_are_limited_across_instances)
     expect_limited(test::login(b, upper));
     // Others are not affected.
     BOOST_TEST(test::login(b, bystander).status == 200U);
+}
+
+BOOST_AUTO_TEST_CASE(a_successful_login_clears_the_per_account_count)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}});
+    auto user = test::unique_email("forgetful");
+    test::verified_login(gw, user);
+
+    // Two wrong passwords, then the right one (the third attempt of three).
+    BOOST_TEST(test::login(gw, user, "wrong password one").status == 401U);
+    BOOST_TEST(test::login(gw, user, "wrong password two").status == 401U);
+    BOOST_TEST_REQUIRE(test::login(gw, user).status == 200U);
+    // The success cleared the count: three more attempts are allowed again...
+    BOOST_TEST(test::login(gw, user, "wrong password three").status == 401U);
+    BOOST_TEST(test::login(gw, user, "wrong password four").status == 401U);
+    BOOST_TEST(test::login(gw, user, "wrong password five").status == 401U);
+    // ...and the limit still applies after them.
+    expect_limited(test::login(gw, user));
+}
+
+BOOST_AUTO_TEST_CASE(behind_a_trusted_proxy_limits_count_per_forwarded_address)
+{
+    // MB_TRUST_FORWARDED_FOR: the client address is the last X-Forwarded-For hop, the one the proxy
+    // appended; what the client put before it is not trusted.
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(db.url(), sim.base_url(),
+                                  {{"MB_TRUST_FORWARDED_FOR", "true"}, {"MB_RATE_LOGIN_FAILURES_PER_IP", "2/15m"}});
+    auto user = test::unique_email("proxied");
+    test::verified_login(gw, user);
+
+    // Client 203.0.113.10 uses up its budget...
+    BOOST_TEST(login_via(gw, "203.0.113.10", test::unique_email("spray"), "some password 123").status == 401U);
+    BOOST_TEST(login_via(gw, "203.0.113.10", test::unique_email("spray"), "some password 123").status == 401U);
+    expect_limited(login_via(gw, "203.0.113.10", user));
+    // ...and cannot get a fresh one by claiming another address before the proxy's hop.
+    expect_limited(login_via(gw, "198.51.100.77, 203.0.113.10", user));
+
+    // Client 203.0.113.20, behind the same proxy (the same peer address), has its own budget, and its
+    // session shows its address.
+    auto s20 = token_of(login_via(gw, "203.0.113.20", user));
+    BOOST_TEST(session_ip(gw, s20) == "203.0.113.20");
+    auto s_hops = token_of(login_via(gw, "198.51.100.77, 203.0.113.21", user));
+    BOOST_TEST(session_ip(gw, s_hops) == "203.0.113.21");
+    BOOST_TEST(login_via(gw, "203.0.113.20", test::unique_email("spray"), "some password 123").status == 401U);
+    BOOST_TEST(login_via(gw, "203.0.113.20", test::unique_email("spray"), "some password 123").status == 401U);
+    expect_limited(login_via(gw, "203.0.113.20", user));
+    // A request without the header counts for the peer address (loopback here), untouched so far.
+    auto direct = test::login(gw, user);
+    BOOST_TEST(direct.status == 200U, direct);
+    if (direct.status == 200U)
+        BOOST_TEST(session_ip(gw, token_of(direct)) == "127.0.0.1");
+}
+
+BOOST_AUTO_TEST_CASE(without_trust_x_forwarded_for_is_ignored)
+{
+    // The default: the peer address counts, whatever X-Forwarded-For says.
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_RATE_LOGIN_FAILURES_PER_IP", "2/15m"}});
+    auto user = test::unique_email("direct");
+    test::verified_login(gw, user);
+
+    auto s = token_of(login_via(gw, "203.0.113.9", user));
+    BOOST_TEST(session_ip(gw, s) == "127.0.0.1");
+    // A client forging a new address on every attempt still spends one budget.
+    BOOST_TEST(login_via(gw, "203.0.113.1", test::unique_email("spray"), "some password 123").status == 401U);
+    BOOST_TEST(login_via(gw, "203.0.113.2", test::unique_email("spray"), "some password 123").status == 401U);
+    expect_limited(login_via(gw, "203.0.113.3", user));
+    expect_limited(login_via(gw, "198.51.100.4, 203.0.113.4", user));
+    expect_limited(test::login(gw, user));
 }
 
 BOOST_AUTO_TEST_CASE(failed_logins_per_ip_are_limited)

@@ -1,6 +1,8 @@
 // Session lifetimes and revocation across gateway instances (each with its own session cache).
 #include "support/account_flow.hpp"
+#include "support/metrics_probe.hpp"
 #include "support/stack.hpp"
+#include "support/tcp_relay.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -69,6 +71,47 @@ BOOST_AUTO_TEST_CASE(revocations_reach_every_instance_despite_their_caches)
     BOOST_TEST(test::post_json(b, "/v1/auth/reset-password", {{"token", reset}, {"password", "the new password!"}})
                    .status == 204U);
     BOOST_TEST(becomes(a, s2, 401, std::chrono::seconds(3)));
+}
+
+BOOST_AUTO_TEST_CASE(a_cached_session_is_answered_without_the_database)
+{
+    test::scratch_database db;
+    test::tcp_relay relay(db.url());
+    auto sim = test::start_mode_sim();
+    auto gw = test::start_gateway(relay.rewrite_url(db.url()), sim.base_url(),
+                                  {{"MB_DB_TIMEOUT", "1s"}, {"MB_SESSION_CACHE_TTL", "10m"}});
+    auto email = test::unique_email("cached");
+    auto cached = test::verified_login(gw, email);
+    auto uncached = std::string(test::login(gw, email).json().at("token").as_string());
+
+    // The first use reads the session from PostgreSQL; the next ones are answered from the cache.
+    const auto hits = test::session_cache_hits(gw.port);
+    const auto misses = test::session_cache_misses(gw.port);
+    BOOST_TEST_REQUIRE(test::get_with(gw, "/v1/me", cached).status == 200U);
+    BOOST_TEST(test::session_cache_misses(gw.port) == misses + 1);
+    BOOST_TEST(test::session_cache_hits(gw.port) == hits);
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST_REQUIRE(test::get_with(gw, "/v1/me", cached).status == 200U);
+    BOOST_TEST(test::session_cache_hits(gw.port) == hits + 3);
+    BOOST_TEST(test::session_cache_misses(gw.port) == misses + 1);
+
+    // PostgreSQL stops answering (connections stay open, nothing comes back): the cached session still
+    // works, while one that is not cached cannot be checked.
+    relay.freeze();
+    auto me = test::get_with(gw, "/v1/me", cached);
+    BOOST_TEST(me.status == 200U, me);
+    if (me.status == 200U)
+        BOOST_TEST(me.json().at("user").at("email").as_string() == email);
+    auto other = test::get_with(gw, "/v1/me", uncached);
+    BOOST_TEST(other.status == 503U, other);
+    if (other.status == 503U)
+        BOOST_TEST(other.json().at("code").as_string() == "STORE_UNAVAILABLE");
+    BOOST_TEST(test::session_cache_hits(gw.port) == hits + 4);
+    BOOST_TEST(test::session_cache_misses(gw.port) == misses + 2);
+
+    // Once it answers again, so does the other session.
+    relay.thaw();
+    BOOST_TEST(becomes(gw, uncached, 200, std::chrono::seconds(15)));
 }
 
 BOOST_AUTO_TEST_CASE(idle_sessions_expire)
