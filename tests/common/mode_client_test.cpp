@@ -160,31 +160,113 @@ BOOST_AUTO_TEST_CASE(byou_calls_send_what_mode_expects)
     });
 }
 
+namespace {
+
+// The credential the failing calls below are made with: it must not appear in anything an error carries.
+constexpr const char* secret_key = "k3y-Secret-9f2c41d";
+
+std::string upper(std::string s)
+{
+    for (auto& c : s)
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    return s;
+}
+
+// Every text of the error and of the problem the gateway would answer with, searched for the key itself
+// (any case: MODE's reason is upper-cased and its '-' become '_'), and for the header's scheme.
+void expect_no_credential(const mode::error& e, const std::string& context)
+{
+    auto p = mode::to_problem(e);
+    std::vector<std::string> texts{e.what(), e.reason(), p.code(), p.detail()};
+    for (const auto& [name, value] : p.headers())
+        texts.push_back(name + ": " + value);
+    std::string key = upper(secret_key), key_as_reason = key;
+    std::replace(key_as_reason.begin(), key_as_reason.end(), '-', '_');
+    for (const auto& t : texts) {
+        auto u = upper(t);
+        BOOST_TEST(u.find(key) == std::string::npos, context << ": the key is in \"" << t << "\"");
+        BOOST_TEST(u.find(key_as_reason) == std::string::npos, context << ": the key is in \"" << t << "\"");
+        BOOST_TEST(u.find("MODECLOUD") == std::string::npos, context << ": the header is in \"" << t << "\"");
+    }
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_CASE(answers_become_the_right_failures)
 {
     fake_mode m;
+    // Answers with MODE's error shape, its reason echoing the credential it was sent (a MODE that quotes
+    // the request back must not make us quote it either), or with a body that is not JSON at all.
+    m.routes.add(http::verb::get, "/echo/{code}", [](web::request& req, web::request_context& ctx) -> net::awaitable<web::response> {
+        auto code = static_cast<unsigned>(std::stoi(ctx.params.at("code")));
+        json::object body;
+        body["reason"] = "BAD_KEY";
+        body["message"] = std::string(req[http::field::authorization]);
+        body["key"] = std::string(req[http::field::authorization]).substr(10);
+        co_return web::json_response(req, static_cast<http::status>(code), body);
+    });
+    m.routes.add(http::verb::get, "/text/{code}", [](web::request& req, web::request_context& ctx) -> net::awaitable<web::response> {
+        web::response res{static_cast<http::status>(std::stoi(ctx.params.at("code"))), req.version()};
+        res.set(http::field::content_type, "text/plain");
+        res.body() = "you sent " + std::string(req[http::field::authorization]);
+        res.prepare_payload();
+        co_return res;
+    });
     common::client::http_client http(m.ioc.get_executor());
     mode::client c(http, m.url(), std::chrono::milliseconds(500));
-    auto expect = [&](std::string path, mode::failure kind, unsigned status) -> net::awaitable<void> {
+    int checked = 0;
+    auto expect = [&](std::string path, mode::failure kind, unsigned status, unsigned answer,
+                      std::string code) -> net::awaitable<void> {
         bool threw = false;
         try {
-            co_await c.call(http::verb::get, path, "secret-key");
+            co_await c.call(http::verb::get, path, secret_key);
         } catch (const mode::error& e) {
             threw = true;
+            ++checked;
             BOOST_TEST((e.kind() == kind), path);
             BOOST_TEST(e.status() == status, path);
-            // The credential never appears in the error.
-            BOOST_TEST(std::string(e.what()).find("ModeCloud") == std::string::npos);
+            auto p = mode::to_problem(e);
+            BOOST_TEST(status_of(p) == answer, path);
+            BOOST_TEST(p.code() == code, path);
+            expect_no_credential(e, path);
         }
         BOOST_TEST(threw, path);
     };
     run(m.ioc, [&]() -> net::awaitable<void> {
-        co_await expect("/status/409", mode::failure::rejected, 409);
-        co_await expect("/status/503", mode::failure::unavailable, 503);
-        co_await expect("/status/500", mode::failure::unavailable, 500);
-        co_await expect("/garbage", mode::failure::bad_answer, 200);
-        co_await expect("/slow", mode::failure::timeout, 0);
+        // 4xx with MODE's reason: passed through as MODE_<REASON>; 401 is our own key refused.
+        co_await expect("/status/409", mode::failure::rejected, 409, 409, "MODE_DEVICE_OFFLINE");
+        co_await expect("/echo/400", mode::failure::rejected, 400, 400, "MODE_BAD_KEY");
+        co_await expect("/echo/401", mode::failure::rejected, 401, 502, "MODE_UNAVAILABLE");
+        co_await expect("/echo/403", mode::failure::rejected, 403, 403, "MODE_BAD_KEY");
+        co_await expect("/echo/404", mode::failure::rejected, 404, 404, "MODE_BAD_KEY");
+        // 4xx without MODE's shape.
+        co_await expect("/text/403", mode::failure::rejected, 403, 403, "MODE_ERROR");
+        // 5xx, with and without a reason.
+        co_await expect("/status/503", mode::failure::unavailable, 503, 503, "MODE_UNAVAILABLE");
+        co_await expect("/status/500", mode::failure::unavailable, 500, 502, "MODE_UNAVAILABLE");
+        co_await expect("/echo/502", mode::failure::unavailable, 502, 502, "MODE_UNAVAILABLE");
+        co_await expect("/text/500", mode::failure::unavailable, 500, 502, "MODE_UNAVAILABLE");
+        // Neither success nor error.
+        co_await expect("/text/302", mode::failure::bad_answer, 302, 502, "MODE_UNAVAILABLE");
+        // Success that is not JSON, and no answer in time.
+        co_await expect("/garbage", mode::failure::bad_answer, 200, 502, "MODE_UNAVAILABLE");
+        co_await expect("/slow", mode::failure::timeout, 0, 504, "MODE_TIMEOUT");
+        // A list whose pages do not add up, and one that is not a list.
+        for (std::string path : {"/liar", "/garbage"}) {
+            bool threw = false;
+            try {
+                (void)co_await c.list_all(path, secret_key);
+            } catch (const mode::error& e) {
+                threw = true;
+                ++checked;
+                BOOST_TEST((e.kind() == mode::failure::bad_answer), path);
+                expect_no_credential(e, "list_all " + path);
+            }
+            BOOST_TEST(threw, path);
+        }
     });
+    BOOST_TEST(checked == 15);
     // Unreachable.
     net::io_context ioc2;
     common::client::http_client http2(ioc2.get_executor());
@@ -192,10 +274,14 @@ BOOST_AUTO_TEST_CASE(answers_become_the_right_failures)
     run(ioc2, [&]() -> net::awaitable<void> {
         bool threw = false;
         try {
-            co_await dead.create_user("k", 1, "a");
+            co_await dead.call(http::verb::get, "/users/1", secret_key);
         } catch (const mode::error& e) {
             threw = true;
             BOOST_TEST((e.kind() == mode::failure::unavailable));
+            auto p = mode::to_problem(e);
+            BOOST_TEST(status_of(p) == 503U);
+            BOOST_TEST(p.code() == "MODE_UNAVAILABLE");
+            expect_no_credential(e, "unreachable");
         }
         BOOST_TEST(threw);
     });

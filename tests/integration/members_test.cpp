@@ -7,7 +7,9 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 using namespace common::aliases;
 using test::mode_fixture;
@@ -38,6 +40,40 @@ bool has_home(mode_fixture& f, const std::string& token, std::int64_t home)
         if (h.at("id").as_int64() == home)
             return true;
     return false;
+}
+
+/**
+ * The home's members as the gateway lists them to `token` and as MODE holds them (read with the project key),
+ * as "<userId>:<role>" sorted, plus the count of our membership rows
+ * (read first, since the gateway's list brings them in line with MODE's): what a refused change must leave
+ * as it was.
+ */
+std::string members_of(mode_fixture& f, const std::string& token, std::int64_t home)
+{
+    auto describe = [](const json::array& list) {
+        std::vector<std::string> out;
+        for (const auto& m : list)
+            out.push_back(std::to_string(m.at("userId").as_int64()) + ":" + std::string(m.at("role").as_string()));
+        std::sort(out.begin(), out.end());
+        std::string s;
+        for (const auto& e : out)
+            s += e + " ";
+        return s;
+    };
+    // Our rows first: the gateway's list below brings them in line with MODE's, which would hide a stray one.
+    int rows = 0;
+    {
+        pqxx::connection c(f.db.url());
+        pqxx::read_transaction tx(c);
+        rows = tx.exec_params1("SELECT count(*) FROM home_members WHERE home_id = $1", home)[0].as<int>();
+    }
+    auto path = "/homes/" + std::to_string(home) + "/members";
+    auto mode = f.sim_call(http::verb::get, path, {}, {{"Authorization", "ModeCloud sim-project-key"}});
+    BOOST_REQUIRE_MESSAGE(mode.status == 200U, mode);
+    auto gw = f.call(http::verb::get, "/v1" + path, token);
+    BOOST_REQUIRE_MESSAGE(gw.status == 200U, gw);
+    return "gateway: " + describe(gw.json().as_array()) + "| MODE: " + describe(mode.json().as_array()) +
+           "| rows: " + std::to_string(rows);
 }
 
 int count(const std::string& db_url, const std::string& sql, const std::string& arg)
@@ -81,12 +117,20 @@ BOOST_FIXTURE_TEST_CASE(adding_an_existing_user, mode_fixture)
     for (const auto& e : list)
         BOOST_TEST(!e.at("email").is_null());
 
-    // A member is not an owner: they cannot add anyone.
+    // A member is not an owner: they cannot add anyone, and nothing changes.
     auto [third_email, third] = user("third");
+    auto before = members_of(*this, owner, home);
+    BOOST_TEST(before.find("| rows: 2") != std::string::npos, before);
     auto refused = call(http::verb::post, path, friend_token, body({{"email", third_email}}));
     BOOST_TEST(refused.status == 403U, refused);
     BOOST_TEST(refused.json().at("code").as_string() == "MODE_PERMISSION_DENIED");
     BOOST_TEST(!has_home(*this, third, home));
+    BOOST_TEST(members_of(*this, owner, home) == before);
+    // Nor remove the owner.
+    refused = call(http::verb::delete_, path + "/" + std::to_string(mode_id(owner)), friend_token);
+    BOOST_TEST(refused.status == 403U, refused);
+    BOOST_TEST(refused.json().at("code").as_string() == "MODE_PERMISSION_DENIED", refused);
+    BOOST_TEST(members_of(*this, owner, home) == before);
 
     // Removing the member.
     auto removed = call(http::verb::delete_, path + "/" + std::to_string(m.at("userId").as_int64()), owner);
@@ -96,14 +140,23 @@ BOOST_FIXTURE_TEST_CASE(adding_an_existing_user, mode_fixture)
                      "SELECT count(*) FROM home_members hm JOIN users u ON u.id = hm.user_id WHERE u.email_normalized = $1",
                      friend_email) == 0);
     // The last owner cannot leave.
+    auto alone = members_of(*this, owner, home);
+    BOOST_TEST(alone == "gateway: " + std::to_string(mode_id(owner)) + ":owner | MODE: " +
+                            std::to_string(mode_id(owner)) + ":owner | rows: 1");
     auto last = call(http::verb::delete_, path + "/" + std::to_string(mode_id(owner)), owner);
     BOOST_TEST(last.status == 409U, last);
     BOOST_TEST(last.json().at("code").as_string() == "MODE_LAST_OWNER");
+    BOOST_TEST(members_of(*this, owner, home) == alone);
 
-    // Bad input.
-    BOOST_TEST(call(http::verb::post, path, owner, body({{"email", "nope"}})).json().at("code").as_string() ==
-               "INVALID_EMAIL");
-    BOOST_TEST(call(http::verb::post, path, owner, body({{"email", third_email}, {"role", "admin"}})).status == 400U);
+    // Bad input: refused, nothing added, nobody told.
+    auto bad = call(http::verb::post, path, owner, body({{"email", "nope"}}));
+    BOOST_TEST(bad.status == 400U, bad);
+    BOOST_TEST(bad.json().at("code").as_string() == "INVALID_EMAIL", bad);
+    bad = call(http::verb::post, path, owner, body({{"email", third_email}, {"role", "admin"}}));
+    BOOST_TEST(bad.status == 400U, bad);
+    BOOST_TEST(bad.json().at("code").as_string() == "INVALID_REQUEST", bad);
+    BOOST_TEST(members_of(*this, owner, home) == alone);
+    BOOST_TEST(!has_home(*this, third, home));
 }
 
 BOOST_FIXTURE_TEST_CASE(inviting_an_unknown_email, mode_fixture)
@@ -146,9 +199,11 @@ BOOST_FIXTURE_TEST_CASE(a_failure_half_way_then_a_retry, mode_fixture)
     auto invitee = test::unique_email("retry");
     // MODE fails the member add once: the account exists here, nobody is told, nothing blocks a retry.
     add_fault({{"path", "/homes/" + std::to_string(home) + "/members"}, {"method", "POST"}, {"status", 503}, {"count", 1}});
+    auto before = members_of(*this, owner, home);
     auto failed = call(http::verb::post, path, owner, body({{"email", invitee}}));
     BOOST_TEST(failed.status == 503U, failed);
     BOOST_TEST(failed.json().at("code").as_string() == "MODE_UNAVAILABLE");
+    BOOST_TEST(members_of(*this, owner, home) == before);
     std::this_thread::sleep_for(std::chrono::seconds(1));
     BOOST_TEST(test::mails_to(invitee).empty());
 
@@ -185,14 +240,24 @@ BOOST_AUTO_TEST_CASE(confirm_first_makes_the_membership_on_acceptance)
     BOOST_TEST_REQUIRE(mail.has_value());
     BOOST_TEST(mail->text_body().find("/accept-home-invite?token=") != std::string::npos);
     auto token = test::token_from_mail(friend_email, "invited you");
-    // The invitation is theirs alone.
+    // The invitation is theirs alone: someone else's acceptance is refused and changes nothing.
     auto [other_email, other] = f.user("other");
-    BOOST_TEST(f.call(http::verb::post, "/v1/invitations/accept", other, body({{"token", token}})).status == 400U);
+    auto before = members_of(f, owner, home);
+    BOOST_TEST(before.find("| rows: 1") != std::string::npos, before);
+    auto wrong = f.call(http::verb::post, "/v1/invitations/accept", other, body({{"token", token}}));
+    BOOST_TEST(wrong.status == 400U, wrong);
+    BOOST_TEST(members_of(f, owner, home) == before);
+    BOOST_TEST(!has_home(f, other, home));
+    BOOST_TEST(!has_home(f, friend_token, home));
     auto accepted = f.call(http::verb::post, "/v1/invitations/accept", friend_token, body({{"token", token}}));
     BOOST_TEST_REQUIRE(accepted.status == 200U, accepted);
     BOOST_TEST(accepted.json().at("email").as_string() == friend_email);
     BOOST_TEST(has_home(f, friend_token, home));
-    BOOST_TEST(f.call(http::verb::post, "/v1/invitations/accept", friend_token, body({{"token", token}})).status == 400U);
+    auto with_friend = members_of(f, owner, home);
+    BOOST_TEST(with_friend.find("| rows: 2") != std::string::npos, with_friend);
+    auto twice = f.call(http::verb::post, "/v1/invitations/accept", friend_token, body({{"token", token}}));
+    BOOST_TEST(twice.status == 400U, twice);
+    BOOST_TEST(members_of(f, owner, home) == with_friend);
 
     // An unknown email: accepting the account accepts the home too.
     auto newcomer = test::unique_email("newcomer");
@@ -202,8 +267,11 @@ BOOST_AUTO_TEST_CASE(confirm_first_makes_the_membership_on_acceptance)
     BOOST_TEST_REQUIRE(joined.status == 200U, joined);
     BOOST_TEST(has_home(f, std::string(joined.json().at("token").as_string()), home));
 
-    // Only an owner invites.
-    BOOST_TEST(f.call(http::verb::post, path, friend_token, body({{"email", other_email}})).status == 403U);
+    // Only an owner invites: a member's invitation is refused, and nobody is invited.
+    auto everyone = members_of(f, owner, home);
+    auto not_owner = f.call(http::verb::post, path, friend_token, body({{"email", other_email}}));
+    BOOST_TEST(not_owner.status == 403U, not_owner);
+    BOOST_TEST(members_of(f, owner, home) == everyone);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

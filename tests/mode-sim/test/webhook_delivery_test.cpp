@@ -312,33 +312,55 @@ BOOST_AUTO_TEST_CASE(the_record_is_cleared_on_delete_and_reset)
 
 BOOST_AUTO_TEST_CASE(shutdown_abandons_pending_retries)
 {
-    webhook_receiver rx;
+    // Both emulators get every attempt refused and retry after 1 s; one is shut down after its first attempt.
+    webhook_receiver rx, control_rx;
     rx.answer_with({}, reply{503});
-    auto s = hook_settings(rx.url());
-    s.webhook_retry_min = 30s; // the retry would come long after the test
-    s.webhook_retry_max = 30s;
-    home_with_devices h(s);
+    control_rx.answer_with({}, reply{503});
+    auto settings_for = [](const std::string& url) {
+        auto s = hook_settings(url);
+        s.webhook_retry_min = 1s;
+        s.webhook_retry_max = 1s;
+        return s;
+    };
+    home_with_devices h(settings_for(rx.url()));
+    home_with_devices control(settings_for(control_rx.url()));
     h.emit(h.lamp, "doomed");
     BOOST_REQUIRE(eventually([&] {
         auto d = h.delivery("doomed");
         return !d.empty() && d.at("status").is_number(); // the first attempt has its answer
     }));
     BOOST_TEST(h.delivery("doomed").at("state").as_string() == "pending");
+    BOOST_TEST(h.delivery("doomed").at("status").as_int64() == 503);
     h.sim.sim().webhooks().shutdown();
     BOOST_REQUIRE(h.reaches("doomed", "failed"));
     auto d = h.delivery("doomed");
     BOOST_TEST(std::string(d.at("lastError").as_string()).starts_with("abandoned"), d.at("lastError"));
-    BOOST_TEST(d.at("attempts").as_int64() == 1);
     // Later events are not delivered.
     h.emit(h.lamp, "after");
     BOOST_TEST(h.deliveries().size() == 1U);
-    BOOST_TEST(rx.count() == 1U);
+
+    // The control's first attempt comes after the shut-down one's, so by its second retry (1 s + 1 s later)
+    // the abandoned retry, and the later event, would have been sent long since.
+    control.emit(control.lamp, "control");
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return control_rx.count() >= 3U; }, 20s),
+                          "the control emulator did not retry: " << control_rx.count() << " attempt(s)");
+    BOOST_TEST(control.delivery("control").at("state").as_string() == "pending");
+    BOOST_TEST(rx.count() == 1U, "the shut-down emulator sent " << rx.count() << " request(s)");
+    d = h.delivery("doomed");
+    BOOST_TEST(d.at("attempts").as_int64() == 1);
+    BOOST_TEST(d.at("state").as_string() == "failed");
+    BOOST_TEST(h.deliveries().size() == 1U);
+    BOOST_TEST(h.stats().at("webhooksPending").as_int64() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(without_webhook_settings_nothing_is_called)
 {
-    webhook_receiver rx; // up, but the emulator is not told about it
-    home_with_devices h(test_settings(2));
+    // A URL without its key is no webhook setting (the emulator refuses it at start from the environment);
+    // given only the receiver's URL, the emulator must still call nobody.
+    webhook_receiver rx;
+    auto s = test_settings(2);
+    s.webhook_url = rx.url();
+    home_with_devices h(s);
     BOOST_TEST(!h.sim.sim().webhooks().enabled());
     h.emit(h.lamp, "quiet");
     BOOST_TEST(h.sim.call(verb::get, "/_sim/events").json().as_array().size() == 1U);
@@ -346,7 +368,14 @@ BOOST_AUTO_TEST_CASE(without_webhook_settings_nothing_is_called)
     auto st = h.stats();
     BOOST_TEST(st.at("webhooksPending").as_int64() == 0);
     BOOST_TEST(st.at("webhooksDelivered").as_int64() == 0);
-    BOOST_TEST(rx.count() == 0U);
+    // A complete setting on another emulator reaches the same receiver with an event raised after ours:
+    // once it is there, ours would have been too.
+    home_with_devices control(hook_settings(rx.url()));
+    control.emit(control.lamp, "heard");
+    BOOST_REQUIRE(control.reaches("heard", "delivered"));
+    BOOST_REQUIRE_EQUAL(rx.count(), 1U);
+    BOOST_TEST(json::parse(rx.requests().at(0).body).at("eventType").as_string() == "heard");
+    BOOST_TEST(h.deliveries().empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

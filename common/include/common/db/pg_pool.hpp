@@ -17,7 +17,8 @@
 
 namespace common::db {
 
-/** PostgreSQL cannot be reached, or the connection broke mid-query: a 503 `STORE_UNAVAILABLE`. */
+/** PostgreSQL cannot be reached, the connection broke mid-query, or a statement ran past the timeout: a
+    503 `STORE_UNAVAILABLE`. */
 class unavailable : public common::unavailable_error
 {
 public:
@@ -125,6 +126,12 @@ std::invoke_result_t<F&, pqxx::connection&> pg_pool::with_connection(F& f, std::
     try {
         // Query errors leave the connection usable once their transaction is gone: the lease returns it.
         return f(l.connection());
+    } catch (const pqxx::sql_error& e) {
+        // 57014 query_canceled: PostgreSQL cancelled a statement past statement_timeout. The database is
+        // too slow for now, as much a 503 as one that cannot be reached; the connection stays usable.
+        if (e.sqlstate() == "57014")
+            throw unavailable("database statement cancelled: it ran past the timeout");
+        throw;
     } catch (const pqxx::broken_connection& e) {
         l.broken(e);
     } catch (const pqxx::in_doubt_error& e) {
