@@ -160,10 +160,13 @@ BOOST_AUTO_TEST_CASE(nul_events_among_concurrent_good_ones_lose_nothing)
         threads.emplace_back([&, t] {
             for (int i = 0; i < 20; ++i) {
                 if (i % 4 == 0) {
-                    auto body = json::serialize(json::object{{"homeId", 11},
-                                                             {"eventType", "bad"},
-                                                             {"eventData", {{"v", std::string("x\0y", 3)}}},
-                                                             {"n", t * 100 + i}});
+                    // NUL in the event type (a text column) or deep in the data.
+                    json::object bad;
+                    bad["homeId"] = 11;
+                    bad["eventType"] = i % 8 == 0 ? std::string("bad\0type", 8) : std::string("bad");
+                    bad["eventData"] = json::object{{"v", json::array{1, std::string("x\0y", 3)}}};
+                    bad["n"] = t * 100 + i;
+                    auto body = json::serialize(bad);
                     auto r = post_event(ingest, body);
                     if (r.status == 400U && r.json().at("code").as_string() == "INVALID_EVENT")
                         ++bad_400;
