@@ -125,6 +125,71 @@ BOOST_AUTO_TEST_CASE(signatures_bodies_and_limits)
     BOOST_TEST(stored(db.url()) == 2);
 }
 
+// PostgreSQL text and jsonb cannot hold U+0000: an event with it anywhere is a 400, not a 500.
+BOOST_AUTO_TEST_CASE(an_event_with_nul_alone_is_a_400)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url());
+    for (std::string bad : {std::string(R"({"homeId":5,"eventType":"door\u0000opened"})"),
+                            std::string(R"({"homeId":5,"eventType":"x","eventData":{"a":{"b":["ok","n\u0000ul"]}}})"),
+                            std::string(R"({"homeId":5,"eventType":"x","eventData":{"k\u0000ey":1}})"),
+                            std::string(R"({"homeId":5,"eventType":"x","origin":"\u0000"})")}) {
+        BOOST_TEST_CONTEXT(bad)
+        {
+            expect_problem(post_event(ingest, bad), 400, "INVALID_EVENT");
+        }
+    }
+    BOOST_TEST(stored(db.url()) == 0);
+    // The service is still fine afterwards.
+    auto ok = post_event(ingest, event_body(5, "door.opened"));
+    BOOST_TEST(ok.status == 204U, ok);
+    BOOST_TEST(stored(db.url()) == 1);
+}
+
+// NUL events sent concurrently with good ones: the good ones (possibly committed in the same batch)
+// are all acknowledged and stored, each bad one is a 400.
+BOOST_AUTO_TEST_CASE(nul_events_among_concurrent_good_ones_lose_nothing)
+{
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url());
+    std::vector<std::thread> threads;
+    std::atomic<int> good_ok{0};
+    std::atomic<int> bad_400{0};
+    std::atomic<int> unexpected{0};
+    for (int t = 0; t < 6; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 20; ++i) {
+                if (i % 4 == 0) {
+                    // NUL in the event type (a text column) or deep in the data.
+                    json::object bad;
+                    bad["homeId"] = 11;
+                    bad["eventType"] = i % 8 == 0 ? std::string("bad\0type", 8) : std::string("bad");
+                    bad["eventData"] = json::object{{"v", json::array{1, std::string("x\0y", 3)}}};
+                    bad["n"] = t * 100 + i;
+                    auto body = json::serialize(bad);
+                    auto r = post_event(ingest, body);
+                    if (r.status == 400U && r.json().at("code").as_string() == "INVALID_EVENT")
+                        ++bad_400;
+                    else
+                        ++unexpected;
+                } else {
+                    auto r = post_event(ingest, event_body(11, "good", t * 100 + i));
+                    if (r.status == 204U)
+                        ++good_ok;
+                    else
+                        ++unexpected;
+                }
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    BOOST_TEST(unexpected.load() == 0);
+    BOOST_TEST(bad_400.load() == 6 * 5);
+    BOOST_TEST(good_ok.load() == 6 * 15);
+    BOOST_TEST(stored(db.url(), "event_type = 'good'") == 6 * 15);
+    BOOST_TEST(stored(db.url(), "event_type <> 'good'") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_redelivery_is_acknowledged_and_stored_once)
 {
     test::scratch_database db;

@@ -6,6 +6,16 @@ namespace gateway {
 
 namespace {
 
+/** A value for a header line: control characters (CR, LF, NUL, ...) become spaces, so no header is injected. */
+std::string header_safe(std::string_view v)
+{
+    std::string out(v);
+    for (char& ch : out)
+        if (auto c = static_cast<unsigned char>(ch); c < 0x20 || c == 0x7F)
+            ch = ' ';
+    return out;
+}
+
 std::string describe(std::chrono::milliseconds d)
 {
     using namespace std::chrono;
@@ -96,7 +106,7 @@ mail_content invitation_mail(std::string_view inviter, std::string_view home, st
                              std::chrono::milliseconds valid_for)
 {
     mail_content m;
-    m.subject = fmt::format("{} invited you to {}", inviter, home);
+    m.subject = fmt::format("{} invited you to {}", header_safe(inviter), header_safe(home));
     auto footer = fmt::format("The invitation expires in {}.", describe(valid_for));
     m.text = fmt::format("Hello,\n\n{} invited you to join the home \"{}\". To accept, set your password here:\n\n{}\n\n{}\n",
                          inviter, home, link, footer);
@@ -108,7 +118,7 @@ mail_content invitation_mail(std::string_view inviter, std::string_view home, st
 mail_content member_added_mail(std::string_view name, std::string_view inviter, std::string_view home)
 {
     mail_content m;
-    m.subject = fmt::format("You were added to {}", home);
+    m.subject = fmt::format("You were added to {}", header_safe(home));
     m.text = fmt::format("Hello {},\n\n{} added you to the home \"{}\".\n", name, inviter, home);
     m.html = fmt::format("<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n<h2>Hello {},</h2>\n"
                          "<p>{} added you to the home \"{}\".</p>\n</body></html>\n",

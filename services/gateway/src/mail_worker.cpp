@@ -75,7 +75,16 @@ net::awaitable<void> mail_worker::deliver(queued_mail& m)
         // The same Message-ID on every attempt: a mail the server took twice (its answer to the first
         // was lost) is one mail to the recipient. Keyed, so other deployments never produce it.
         auto message_id = common::crypto::hmac_sha256_hex(settings_.secret_key, "mail " + std::to_string(m.id)).substr(0, 32);
-        co_await pool_.run([&] { sender_->send(msg, common::mail::render(msg, message_id)); });
+        std::string rendered;
+        try {
+            rendered = common::mail::render(msg, message_id);
+        } catch (const std::exception&) {
+            // A mail that cannot be formed (a header value with a line break, bad UTF-8) will not form on
+            // the next attempt either: given up at once rather than retried forever.
+            permanent = true;
+            throw;
+        }
+        co_await pool_.run([&] { sender_->send(msg, rendered); });
     } catch (const common::mail::smtp_error& e) {
         error = e.what();
         permanent = e.permanent();

@@ -9,6 +9,31 @@ namespace ingest {
 
 namespace json = boost::json;
 
+namespace {
+
+/** True when a string or a key anywhere in `v` holds U+0000 (PostgreSQL text and jsonb refuse it). */
+bool has_nul(const json::value& v)
+{
+    switch (v.kind()) {
+    case json::kind::string:
+        return v.get_string().find('\0') != json::string::npos;
+    case json::kind::array:
+        for (const auto& item : v.get_array())
+            if (has_nul(item))
+                return true;
+        return false;
+    case json::kind::object:
+        for (const auto& kv : v.get_object())
+            if (kv.key().find('\0') != json::string_view::npos || has_nul(kv.value()))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
 std::optional<incoming_event> parse_event(std::string_view raw_body, std::string& error)
 {
     boost::system::error_code ec;
@@ -34,6 +59,10 @@ std::optional<incoming_event> parse_event(std::string_view raw_body, std::string
     }
     if (const auto* data = o->if_contains("eventData"); data != nullptr && !data->is_object() && !data->is_null()) {
         error = "eventData: must be an object";
+        return std::nullopt;
+    }
+    if (has_nul(v)) {
+        error = "the event must not contain U+0000 in any string or key";
         return std::nullopt;
     }
     incoming_event e;
