@@ -4,6 +4,8 @@
 #include "support/stack.hpp"
 #include "support/tcp_relay.hpp"
 
+#include "common/crypto/crypto.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <thread>
@@ -140,6 +142,38 @@ BOOST_AUTO_TEST_CASE(sessions_end_at_their_absolute_lifetime)
     BOOST_TEST(test::get_with(gw, "/v1/me", token).status == 200U);
     // In constant use, it still ends.
     BOOST_TEST(becomes(gw, token, 401, std::chrono::seconds(5)));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_tokens_are_remembered_briefly_and_reach_the_database_once)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto a = test::start_gateway(db.url(), sim.base_url());
+    auto b = test::start_gateway(db.url(), sim.base_url());
+    const auto made_up = common::crypto::random_token(32);
+
+    const auto misses = test::session_cache_misses(a.port);
+    for (int i = 0; i < 20; ++i) {
+        auto r = test::get_with(a, "/v1/me", made_up);
+        BOOST_TEST_REQUIRE(r.status == 401U, r);
+        BOOST_TEST(r.json().at("code").as_string() == "UNAUTHENTICATED", r);
+    }
+    // One lookup in PostgreSQL; the other 19 are refused from memory.
+    BOOST_TEST(test::session_cache_misses(a.port) == misses + 1);
+    BOOST_TEST(test::metric_sample(a.port, "mb_session_cache_total{result=\"negative_hit\"}") == 19.0);
+
+    // Tokens issued meanwhile, here or on another instance, work at once on both.
+    auto email = test::unique_email("neg");
+    auto on_b = test::verified_login(b, email);
+    auto on_a = std::string(test::login(a, email).json().at("token").as_string());
+    for (const auto& t : {on_a, on_b}) {
+        BOOST_TEST(test::get_with(a, "/v1/me", t).status == 200U);
+        BOOST_TEST(test::get_with(b, "/v1/me", t).status == 200U);
+    }
+    // A token that was valid once and is refused afterwards stays refused.
+    BOOST_TEST(test::post_json(a, "/v1/auth/logout", {}, on_a).status == 204U);
+    BOOST_TEST(becomes(a, on_a, 401, std::chrono::seconds(3)));
+    BOOST_TEST(becomes(b, on_a, 401, std::chrono::seconds(3)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

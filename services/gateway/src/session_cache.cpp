@@ -42,6 +42,34 @@ void session_cache::put(const std::string& token_hash, const session_row& row, c
     s.map[token_hash] = entry{row, now};
 }
 
+bool session_cache::known_unknown(const std::string& token_hash, clock::time_point now)
+{
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    auto it = s.unknown.find(token_hash);
+    if (it == s.unknown.end())
+        return false;
+    if (now >= it->second) {
+        s.unknown.erase(it);
+        return false;
+    }
+    return true;
+}
+
+void session_cache::put_unknown(const std::string& token_hash, clock::time_point now)
+{
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    if (s.unknown.size() >= max_per_shard_) {
+        // Full: forget what expired; if that frees nothing, forget an arbitrary entry (the bound
+        // matters more than the memory of one made-up token).
+        std::erase_if(s.unknown, [&](const auto& kv) { return now >= kv.second; });
+        if (s.unknown.size() >= max_per_shard_)
+            s.unknown.erase(s.unknown.begin());
+    }
+    s.unknown[token_hash] = now + negative_ttl;
+}
+
 void session_cache::seen(const std::string& token_hash, std::int64_t last_seen_ms)
 {
     auto& s = shard_for(token_hash);
@@ -71,6 +99,7 @@ void session_cache::clear()
     for (auto& s : shards_) {
         std::lock_guard lock(s.mutex);
         s.map.clear();
+        s.unknown.clear();
     }
 }
 

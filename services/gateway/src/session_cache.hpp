@@ -35,6 +35,16 @@ public:
 
     std::optional<session_row> get(const std::string& token_hash, clock::time_point now = clock::now());
     void put(const std::string& token_hash, const session_row& s, clock::time_point now = clock::now());
+    /**
+     * Tokens PostgreSQL did not know, remembered for `negative_ttl` so that a flood of made-up tokens
+     * costs one query each, not one per request. Safe on every instance without any invalidation:
+     * tokens are random, so a token issued later cannot be one remembered here, and a session that
+     * once was not found (unknown, expired, revoked) never becomes valid again.
+     */
+    bool known_unknown(const std::string& token_hash, clock::time_point now = clock::now());
+    void put_unknown(const std::string& token_hash, clock::time_point now = clock::now());
+    static constexpr std::chrono::seconds negative_ttl{5};
+
     /** Updates the last-seen time of a cached session, if present. */
     void seen(const std::string& token_hash, std::int64_t last_seen_ms);
 
@@ -56,6 +66,7 @@ private:
     {
         mutable std::mutex mutex;
         std::unordered_map<std::string, entry> map;
+        std::unordered_map<std::string, clock::time_point> unknown; // token hash -> remembered until
     };
     shard& shard_for(const std::string& key);
 
