@@ -76,12 +76,13 @@ net::awaitable<caller> session_auth::authenticate_token(const std::string& token
         throw common::web::unauthenticated();
     } else {
         misses_.inc();
+        const auto generation = cache_.generation();
         row = co_await store_.lookup(hash);
         if (!row) {
             cache_.put_unknown(hash);
             throw common::web::unauthenticated();
         }
-        cache_.put(hash, *row);
+        cache_.put(hash, *row, generation);
     }
     if (now - row->last_seen_ms > touch_interval_ms(store_.idle_timeout())) {
         cache_.seen(hash, now);

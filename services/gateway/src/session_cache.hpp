@@ -34,7 +34,15 @@ public:
     }
 
     std::optional<session_row> get(const std::string& token_hash, clock::time_point now = clock::now());
-    void put(const std::string& token_hash, const session_row& s, clock::time_point now = clock::now());
+    /**
+     * Caches a row read from PostgreSQL, unless an eviction (or `clear`) happened since `generation()`
+     * was taken before that read: the row may predate a revocation whose message already passed, and
+     * caching it would serve the revoked session for `max_age`.
+     */
+    void put(const std::string& token_hash, const session_row& s, std::uint64_t read_generation,
+             clock::time_point now = clock::now());
+    /** Changes with every eviction and `clear`; take it before reading a session to `put` it. */
+    std::uint64_t generation() const { return generation_.load(); }
     /**
      * Tokens PostgreSQL did not know, remembered for `negative_ttl` so that a flood of made-up tokens
      * costs one query each, not one per request. Safe on every instance without any invalidation:
@@ -74,6 +82,7 @@ private:
     std::size_t max_per_shard_;
     std::chrono::milliseconds max_age_;
     std::atomic<bool> trusted_{false};
+    std::atomic<std::uint64_t> generation_{0};
 };
 
 } // namespace gateway
