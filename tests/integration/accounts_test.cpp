@@ -11,6 +11,7 @@
 
 #include <pqxx/pqxx>
 
+#include <regex>
 #include <thread>
 
 using namespace common::aliases;
@@ -353,6 +354,41 @@ BOOST_FIXTURE_TEST_CASE(forgot_and_reset_password, fixture)
     expect_problem(test::post_json(gw, "/v1/auth/reset-password", {{"token", token}, {"password", "yet another password"}}),
                    400, "INVALID_TOKEN");
     BOOST_TEST(test::mails_to(ghost).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_reset_voids_every_other_reset_link_of_the_account)
+{
+    fixture f(std::map<std::string, std::string>{{"MB_RATE_RESET_MAILS", "10/1m"}});
+    auto email = test::unique_email("rita");
+    auto session = test::verified_login(f.gw, email);
+
+    // Two reset mails, each with its own link.
+    BOOST_TEST(test::post_json(f.gw, "/v1/auth/forgot-password", {{"email", email}}).status == 202U);
+    BOOST_TEST(test::post_json(f.gw, "/v1/auth/forgot-password", {{"email", email}}).status == 202U);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (mails_with(email, "Reset") < 2U && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::vector<std::string> links;
+    static const std::regex token_re("token=([A-Za-z0-9_-]+)");
+    for (const auto& m : test::mails_to(email)) {
+        if (m.subject().find("Reset") == std::string::npos)
+            continue;
+        auto body = m.text_body();
+        std::smatch match;
+        if (std::regex_search(body, match, token_re))
+            links.push_back(match[1].str());
+    }
+    BOOST_REQUIRE_MESSAGE(links.size() == 2U, "reset links mailed: " << links.size());
+    BOOST_REQUIRE(links[0] != links[1]);
+
+    auto reset = test::post_json(f.gw, "/v1/auth/reset-password", {{"token", links[0]}, {"password", "a brand new password"}});
+    BOOST_TEST_REQUIRE(reset.status == 204U, reset);
+    // The other link is void now, and the password stays the one just set; sessions are revoked.
+    expect_problem(test::post_json(f.gw, "/v1/auth/reset-password", {{"token", links[1]}, {"password", "an attacker password"}}),
+                   400, "INVALID_TOKEN");
+    expect_problem(test::login(f.gw, email, "an attacker password"), 401, "INVALID_CREDENTIALS");
+    BOOST_TEST(test::login(f.gw, email, "a brand new password").status == 200U);
+    expect_problem(test::get_with(f.gw, "/v1/me", session), 401, "UNAUTHENTICATED");
 }
 
 BOOST_FIXTURE_TEST_CASE(accept_invite_sets_password_verifies_and_logs_in, fixture)

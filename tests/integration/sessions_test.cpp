@@ -4,8 +4,13 @@
 #include "support/stack.hpp"
 #include "support/tcp_relay.hpp"
 
+#include "common/crypto/crypto.hpp"
+
 #include <boost/test/unit_test.hpp>
 
+#include <pqxx/pqxx>
+
+#include <future>
 #include <thread>
 
 using namespace common::aliases;
@@ -140,6 +145,84 @@ BOOST_AUTO_TEST_CASE(sessions_end_at_their_absolute_lifetime)
     BOOST_TEST(test::get_with(gw, "/v1/me", token).status == 200U);
     // In constant use, it still ends.
     BOOST_TEST(becomes(gw, token, 401, std::chrono::seconds(5)));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_tokens_are_remembered_briefly_and_reach_the_database_once)
+{
+    test::scratch_database db;
+    auto sim = test::start_mode_sim();
+    auto a = test::start_gateway(db.url(), sim.base_url());
+    auto b = test::start_gateway(db.url(), sim.base_url());
+    const auto made_up = common::crypto::random_token(32);
+
+    const auto misses = test::session_cache_misses(a.port);
+    for (int i = 0; i < 20; ++i) {
+        auto r = test::get_with(a, "/v1/me", made_up);
+        BOOST_TEST_REQUIRE(r.status == 401U, r);
+        BOOST_TEST(r.json().at("code").as_string() == "UNAUTHENTICATED", r);
+    }
+    // One lookup in PostgreSQL; the other 19 are refused from memory.
+    BOOST_TEST(test::session_cache_misses(a.port) == misses + 1);
+    BOOST_TEST(test::metric_sample(a.port, "mb_session_cache_total{result=\"negative_hit\"}") == 19.0);
+
+    // Tokens issued meanwhile, here or on another instance, work at once on both.
+    auto email = test::unique_email("neg");
+    auto on_b = test::verified_login(b, email);
+    auto on_a = std::string(test::login(a, email).json().at("token").as_string());
+    for (const auto& t : {on_a, on_b}) {
+        BOOST_TEST(test::get_with(a, "/v1/me", t).status == 200U);
+        BOOST_TEST(test::get_with(b, "/v1/me", t).status == 200U);
+    }
+    // A token that was valid once and is refused afterwards stays refused.
+    BOOST_TEST(test::post_json(a, "/v1/auth/logout", {}, on_a).status == 204U);
+    BOOST_TEST(becomes(a, on_a, 401, std::chrono::seconds(3)));
+    BOOST_TEST(becomes(b, on_a, 401, std::chrono::seconds(3)));
+}
+
+BOOST_AUTO_TEST_CASE(a_session_revoked_during_another_instances_read_is_not_cached_there)
+{
+    test::scratch_database db;
+    test::tcp_relay relay(db.url());
+    auto sim = test::start_mode_sim();
+    auto a = test::start_gateway(db.url(), sim.base_url());
+    auto b = test::start_gateway(relay.rewrite_url(db.url()), sim.base_url(),
+                                 {{"MB_DB_TIMEOUT", "60s"}, {"MB_SESSION_CACHE_TTL", "10m"}});
+    auto email = test::unique_email("race");
+    auto victim = test::verified_login(a, email);
+    auto witness = std::string(test::login(a, email).json().at("token").as_string());
+    // B caches the witness; the victim B has never seen.
+    BOOST_TEST_REQUIRE(test::get_with(b, "/v1/me", witness).status == 200U);
+
+    // B reads the victim's session: PostgreSQL answers "valid", but the answer is held on its way to B.
+    relay.hold_replies_after(common::crypto::sha256_hex(victim));
+    auto first = std::async(std::launch::async, [&] { return test::get_with(b, "/v1/me", victim); });
+    pqxx::connection probe(db.url());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    auto read_done = [&] {
+        pqxx::nontransaction q(probe);
+        return q.exec("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                      "AND query LIKE '%s.token_hash = $1%'")[0][0].as<int>() == 1;
+    };
+    while (!(relay.trapped() && read_done()) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    BOOST_TEST_REQUIRE(relay.trapped());
+    BOOST_TEST_REQUIRE(read_done());
+
+    // Meanwhile A revokes it, then the witness; once B refuses the witness, the victim's revocation
+    // (published before it) has passed B too.
+    BOOST_TEST(test::post_json(a, "/v1/auth/logout", {}, victim).status == 204U);
+    BOOST_TEST(test::post_json(a, "/v1/auth/logout", {}, witness).status == 204U);
+    BOOST_TEST_REQUIRE(becomes(b, witness, 401, std::chrono::seconds(5)));
+
+    // B's read comes back (it began before the revocation: whatever it answers), and from then on
+    // B refuses the victim: it did not keep the stale row.
+    relay.release();
+    auto stale = first.get();
+    BOOST_TEST_MESSAGE("the request in flight during the revocation: " << stale.status);
+    for (int i = 0; i < 3; ++i) {
+        auto r = test::get_with(b, "/v1/me", victim);
+        BOOST_TEST(r.status == 401U, r);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,3 +1,5 @@
+#include <mutex>
+#include <string_view>
 #include "support/tcp_relay.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,17 +29,31 @@ struct tcp_relay::impl
     net::io_context ioc;
     tcp::acceptor acceptor{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
     std::atomic<bool> frozen{false};
+    std::mutex trap_mutex;
+    std::string marker; // guarded by trap_mutex; empty when no trap is armed
+    std::atomic<bool> fired{false};
+    std::atomic<bool> released{false};
     std::thread thread;
 
     // Bytes from `from` to `to`; while frozen, what was read is held and nothing more is read.
-    net::awaitable<void> pump(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to)
+    // `upstream` pumps run the trap on what the client sends; `held` is the connection's trap flag.
+    net::awaitable<void> pump(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to, bool upstream,
+                              std::shared_ptr<std::atomic<bool>> held)
     {
         std::array<char, 16384> buf{};
         net::steady_timer pause(co_await net::this_coro::executor);
         try {
             for (;;) {
                 auto n = co_await from->async_read_some(net::buffer(buf), net::use_awaitable);
-                while (frozen.load()) {
+                if (upstream) {
+                    std::lock_guard lock(trap_mutex);
+                    if (!marker.empty() && std::string_view(buf.data(), n).find(marker) != std::string_view::npos) {
+                        marker.clear();
+                        held->store(true);
+                        fired.store(true);
+                    }
+                }
+                while (frozen.load() || (!upstream && held->load() && !released.load())) {
                     pause.expires_after(std::chrono::milliseconds(10));
                     co_await pause.async_wait(net::use_awaitable);
                 }
@@ -59,8 +75,9 @@ struct tcp_relay::impl
             server->connect(tcp::endpoint(net::ip::make_address(host), target_port), ec);
             if (ec)
                 continue; // the client sees its connection closed
-            net::co_spawn(ioc, pump(client, server), net::detached);
-            net::co_spawn(ioc, pump(server, client), net::detached);
+            auto held = std::make_shared<std::atomic<bool>>(false);
+            net::co_spawn(ioc, pump(client, server, true, held), net::detached);
+            net::co_spawn(ioc, pump(server, client, false, held), net::detached);
         }
     }
 };
@@ -110,6 +127,24 @@ void tcp_relay::freeze()
 void tcp_relay::thaw()
 {
     impl_->frozen = false;
+}
+
+void tcp_relay::hold_replies_after(std::string marker)
+{
+    std::lock_guard lock(impl_->trap_mutex);
+    impl_->marker = std::move(marker);
+    impl_->fired = false;
+    impl_->released = false;
+}
+
+bool tcp_relay::trapped() const
+{
+    return impl_->fired.load();
+}
+
+void tcp_relay::release()
+{
+    impl_->released = true;
 }
 
 std::string tcp_relay::rewrite_url(const std::string& url) const

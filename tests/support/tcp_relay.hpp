@@ -25,6 +25,14 @@ public:
     unsigned short port() const;
     void freeze();
     void thaw();
+    /**
+     * Arms a one-shot trap: the first connection whose client sends bytes containing `marker` (say a
+     * query parameter) has the server's replies held from then on — the query runs, its answer waits —
+     * until `release()`. `trapped()` tells whether the trap has fired.
+     */
+    void hold_replies_after(std::string marker);
+    bool trapped() const;
+    void release();
 
     /** `url` (scheme://user:pass@host:port/path) with its host and port replaced by the relay's. */
     std::string rewrite_url(const std::string& url) const;

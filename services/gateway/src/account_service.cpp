@@ -223,6 +223,8 @@ net::awaitable<void> account_service::reset_password(std::string token, std::str
         auto id = tokens::consume(tx, token, token_purpose::reset_password);
         if (!id || !user_store::set_password(tx, *id, hash))
             return std::nullopt;
+        // Any other reset link mailed earlier dies with this one: it could undo the new password.
+        tokens::void_all(tx, *id, token_purpose::reset_password);
         p_.sessions.revoke_all(tx, *id);
         tx.commit();
         return id;

@@ -32,6 +32,8 @@ session_auth::session_auth(session_store& store, session_cache& cache, common::m
     , cache_(cache)
     , hits_(m.counter_for("mb_session_cache_total", "Session lookups by outcome", {{"result", "hit"}}))
     , misses_(m.counter_for("mb_session_cache_total", "Session lookups by outcome", {{"result", "miss"}}))
+    , negative_hits_(
+          m.counter_for("mb_session_cache_total", "Session lookups by outcome", {{"result", "negative_hit"}}))
 {
 }
 
@@ -69,12 +71,18 @@ net::awaitable<caller> session_auth::authenticate_token(const std::string& token
     }
     if (row) {
         hits_.inc();
+    } else if (cache_.known_unknown(hash)) {
+        negative_hits_.inc();
+        throw common::web::unauthenticated();
     } else {
         misses_.inc();
+        const auto generation = cache_.generation();
         row = co_await store_.lookup(hash);
-        if (!row)
+        if (!row) {
+            cache_.put_unknown(hash);
             throw common::web::unauthenticated();
-        cache_.put(hash, *row);
+        }
+        cache_.put(hash, *row, generation);
     }
     if (now - row->last_seen_ms > touch_interval_ms(store_.idle_timeout())) {
         cache_.seen(hash, now);

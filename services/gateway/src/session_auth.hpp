@@ -42,6 +42,7 @@ private:
     session_cache& cache_;
     common::metrics::counter& hits_;
     common::metrics::counter& misses_;
+    common::metrics::counter& negative_hits_;
 };
 
 } // namespace gateway

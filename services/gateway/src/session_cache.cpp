@@ -25,12 +25,17 @@ std::optional<session_row> session_cache::get(const std::string& token_hash, clo
     return it->second.row;
 }
 
-void session_cache::put(const std::string& token_hash, const session_row& row, clock::time_point now)
+void session_cache::put(const std::string& token_hash, const session_row& row, std::uint64_t read_generation,
+                        clock::time_point now)
 {
     if (!trusted())
         return;
     auto& s = shard_for(token_hash);
     std::lock_guard lock(s.mutex);
+    // Evictions bump the generation before they take the shard locks, so either this sees the bump,
+    // or the eviction erases the entry after this lock is released.
+    if (generation_.load() != read_generation)
+        return;
     if (s.map.size() >= max_per_shard_ && s.map.find(token_hash) == s.map.end()) {
         // Full: drop the oldest entry of the shard.
         auto oldest = s.map.begin();
@@ -40,6 +45,34 @@ void session_cache::put(const std::string& token_hash, const session_row& row, c
         s.map.erase(oldest);
     }
     s.map[token_hash] = entry{row, now};
+}
+
+bool session_cache::known_unknown(const std::string& token_hash, clock::time_point now)
+{
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    auto it = s.unknown.find(token_hash);
+    if (it == s.unknown.end())
+        return false;
+    if (now >= it->second) {
+        s.unknown.erase(it);
+        return false;
+    }
+    return true;
+}
+
+void session_cache::put_unknown(const std::string& token_hash, clock::time_point now)
+{
+    auto& s = shard_for(token_hash);
+    std::lock_guard lock(s.mutex);
+    if (s.unknown.size() >= max_per_shard_) {
+        // Full: forget what expired; if that frees nothing, forget an arbitrary entry (the bound
+        // matters more than the memory of one made-up token).
+        std::erase_if(s.unknown, [&](const auto& kv) { return now >= kv.second; });
+        if (s.unknown.size() >= max_per_shard_)
+            s.unknown.erase(s.unknown.begin());
+    }
+    s.unknown[token_hash] = now + negative_ttl;
 }
 
 void session_cache::seen(const std::string& token_hash, std::int64_t last_seen_ms)
@@ -52,6 +85,7 @@ void session_cache::seen(const std::string& token_hash, std::int64_t last_seen_m
 
 void session_cache::evict_session(const std::string& session_id)
 {
+    generation_.fetch_add(1);
     for (auto& s : shards_) {
         std::lock_guard lock(s.mutex);
         std::erase_if(s.map, [&](const auto& kv) { return kv.second.row.id == session_id; });
@@ -60,6 +94,7 @@ void session_cache::evict_session(const std::string& session_id)
 
 void session_cache::evict_user(const std::string& user_id)
 {
+    generation_.fetch_add(1);
     for (auto& s : shards_) {
         std::lock_guard lock(s.mutex);
         std::erase_if(s.map, [&](const auto& kv) { return kv.second.row.user.id == user_id; });
@@ -68,9 +103,11 @@ void session_cache::evict_user(const std::string& user_id)
 
 void session_cache::clear()
 {
+    generation_.fetch_add(1);
     for (auto& s : shards_) {
         std::lock_guard lock(s.mutex);
         s.map.clear();
+        s.unknown.clear();
     }
 }
 

@@ -34,7 +34,25 @@ public:
     }
 
     std::optional<session_row> get(const std::string& token_hash, clock::time_point now = clock::now());
-    void put(const std::string& token_hash, const session_row& s, clock::time_point now = clock::now());
+    /**
+     * Caches a row read from PostgreSQL, unless an eviction (or `clear`) happened since `generation()`
+     * was taken before that read: the row may predate a revocation whose message already passed, and
+     * caching it would serve the revoked session for `max_age`.
+     */
+    void put(const std::string& token_hash, const session_row& s, std::uint64_t read_generation,
+             clock::time_point now = clock::now());
+    /** Changes with every eviction and `clear`; take it before reading a session to `put` it. */
+    std::uint64_t generation() const { return generation_.load(); }
+    /**
+     * Tokens PostgreSQL did not know, remembered for `negative_ttl` so that a flood of made-up tokens
+     * costs one query each, not one per request. Safe on every instance without any invalidation:
+     * tokens are random, so a token issued later cannot be one remembered here, and a session that
+     * once was not found (unknown, expired, revoked) never becomes valid again.
+     */
+    bool known_unknown(const std::string& token_hash, clock::time_point now = clock::now());
+    void put_unknown(const std::string& token_hash, clock::time_point now = clock::now());
+    static constexpr std::chrono::seconds negative_ttl{5};
+
     /** Updates the last-seen time of a cached session, if present. */
     void seen(const std::string& token_hash, std::int64_t last_seen_ms);
 
@@ -56,6 +74,7 @@ private:
     {
         mutable std::mutex mutex;
         std::unordered_map<std::string, entry> map;
+        std::unordered_map<std::string, clock::time_point> unknown; // token hash -> remembered until
     };
     shard& shard_for(const std::string& key);
 
@@ -63,6 +82,7 @@ private:
     std::size_t max_per_shard_;
     std::chrono::milliseconds max_age_;
     std::atomic<bool> trusted_{false};
+    std::atomic<std::uint64_t> generation_{0};
 };
 
 } // namespace gateway

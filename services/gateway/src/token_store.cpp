@@ -44,6 +44,9 @@ std::vector<std::pair<std::string, std::string>> statements()
          "UPDATE account_tokens SET used_at = now() "
          "WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now() "
          "RETURNING user_id::text"},
+        {"token_void_all",
+         "UPDATE account_tokens SET used_at = now() "
+         "WHERE user_id = $1::uuid AND purpose = $2 AND used_at IS NULL"},
     };
 }
 
@@ -74,6 +77,11 @@ std::optional<std::string> consume(pqxx::transaction_base& tx, std::string_view 
     if (r.empty())
         return std::nullopt;
     return r[0][0].as<std::string>();
+}
+
+void void_all(pqxx::transaction_base& tx, const std::string& user_id, token_purpose p)
+{
+    tx.exec_prepared("token_void_all", user_id, std::string(to_string(p)));
 }
 
 } // namespace tokens

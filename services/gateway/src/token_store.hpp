@@ -34,6 +34,9 @@ std::optional<std::string> peek(pqxx::transaction_base& tx, std::string_view tok
 /** Uses the token: the account id, or nullopt when unknown, used or expired. */
 std::optional<std::string> consume(pqxx::transaction_base& tx, std::string_view token, token_purpose p);
 
+/** Voids every outstanding token of `user_id` for `p` (after one of them was used). */
+void void_all(pqxx::transaction_base& tx, const std::string& user_id, token_purpose p);
+
 } // namespace tokens
 
 } // namespace gateway
