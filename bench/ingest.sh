@@ -14,7 +14,7 @@ duration=${DURATION:-10s}
 port=28381
 url=https://hooks.example.test/v1/mode/events
 key=$(openssl rand -hex 16)
-run_bg ingest env MB_LISTEN="127.0.0.1:$port" MB_WEBHOOK_URL="$url" MB_WEBHOOK_KEY="$key" MB_LOG_LEVEL=warn \
+run_bg ingest env MB_LISTEN="127.0.0.1:$port" MB_WEBHOOK_URL="$url" MB_WEBHOOK_KEY="$key" MB_LOG_LEVEL=warn MB_MAX_CONNECTIONS_PER_ADDRESS=0 \
     "$bin/services/webhook-ingest/modebridge-ingest"
 wait_ready $port
 

@@ -52,7 +52,7 @@ start_gateway() {
     # shellcheck disable=SC2086 # GATEWAY_WRAP is a command and its arguments
     run_bg gateway env MB_LISTEN="127.0.0.1:$port" MB_MODE_API_URL="http://127.0.0.1:$sim_port" \
         MB_MODE_PROJECT_ID=1 MB_MODE_PROJECT_KEY=sim-project-key MB_SECRET_KEY="$(openssl rand -base64 32)" \
-        MB_PUBLIC_URL="http://127.0.0.1:$port" MB_LOG_LEVEL=warn "$@" ${GATEWAY_WRAP:-} "$bin/services/gateway/modebridge-gateway"
+        MB_PUBLIC_URL="http://127.0.0.1:$port" MB_LOG_LEVEL=warn MB_MAX_CONNECTIONS_PER_ADDRESS=0 "$@" ${GATEWAY_WRAP:-} "$bin/services/gateway/modebridge-gateway"
 }
 
 # wait_ready <port>: until GET /readyz answers 2xx there (10 s at most; the measurement shows a failure).

@@ -104,7 +104,7 @@ gateway_caps=(MB_SECRET_KEY="$secret" MB_MAX_CONNECTIONS=100000 MB_LIVE_STREAMS_
     MB_SHUTDOWN_GRACE=2s "${gateway_env[@]}")
 start_mode_sim "$sim_port"
 run_bg ingest env MB_LISTEN="127.0.0.1:$ingest_port" MB_WEBHOOK_URL="$hook_url" MB_WEBHOOK_KEY="$hook_key" \
-    MB_LOG_LEVEL=warn "$bin/services/webhook-ingest/modebridge-ingest"
+    MB_LOG_LEVEL=warn MB_MAX_CONNECTIONS_PER_ADDRESS=0 "$bin/services/webhook-ingest/modebridge-ingest"
 wait_ready "$ingest_port"
 
 # target_pid/target_port: the target started last. Each run gets a fresh process on a fresh port, so

@@ -244,6 +244,13 @@ service_settings load_service_settings(const env& e, std::string_view default_li
     }
     s.shutdown_grace = e.duration("MB_SHUTDOWN_GRACE", std::chrono::seconds(10));
     s.body_limit = static_cast<std::size_t>(e.integer("MB_BODY_LIMIT", 1024 * 1024, 1024, 64 * 1024 * 1024));
+    s.header_limit = static_cast<std::size_t>(e.integer("MB_HEADER_LIMIT", 16 * 1024, 1024, 1024 * 1024));
+    s.url_limit = static_cast<std::size_t>(e.integer("MB_URL_LIMIT", 8 * 1024, 256, 1024 * 1024));
+    if (s.url_limit > s.header_limit)
+        env::fail("MB_URL_LIMIT", "must not exceed MB_HEADER_LIMIT");
+    s.ws_message_limit = static_cast<std::size_t>(e.integer("MB_WS_MESSAGE_LIMIT", 64 * 1024, 125, 16 * 1024 * 1024));
+    s.connections_per_address =
+        static_cast<std::size_t>(e.integer("MB_MAX_CONNECTIONS_PER_ADDRESS", 1000, 0, 10'000'000));
     s.header_timeout = e.duration("MB_HEADER_TIMEOUT", s.header_timeout);
     s.body_timeout = e.duration("MB_BODY_TIMEOUT", s.body_timeout);
     if (s.header_timeout.count() <= 0 || s.body_timeout.count() <= 0)

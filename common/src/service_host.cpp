@@ -74,6 +74,10 @@ service_host::service_host(std::string name, const config::service_settings& s,
 
     web::server_options o;
     o.body_limit = s.body_limit;
+    o.header_limit = s.header_limit;
+    o.url_limit = s.url_limit;
+    o.ws_message_limit = s.ws_message_limit;
+    o.connections_per_address = s.connections_per_address;
     o.header_timeout = s.header_timeout;
     o.body_timeout = s.body_timeout;
     o.ws_write_timeout = s.ws_write_timeout;

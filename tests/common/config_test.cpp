@@ -283,6 +283,10 @@ BOOST_AUTO_TEST_CASE(service_settings_from_a_minimal_environment)
     BOOST_TEST(s.log_level == "info");
     BOOST_TEST(s.shutdown_grace.count() == 10'000);
     BOOST_TEST(s.body_limit == 1024U * 1024U);
+    BOOST_TEST(s.header_limit == 16U * 1024U);
+    BOOST_TEST(s.url_limit == 8U * 1024U);
+    BOOST_TEST(s.ws_message_limit == 64U * 1024U);
+    BOOST_TEST(s.connections_per_address == 1000U);
 }
 
 BOOST_AUTO_TEST_CASE(service_settings_overrides)
@@ -295,6 +299,10 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     v["MB_LOG_LEVEL"] = "debug";
     v["MB_SHUTDOWN_GRACE"] = "2500ms";
     v["MB_BODY_LIMIT"] = "65536";
+    v["MB_HEADER_LIMIT"] = "32768";
+    v["MB_URL_LIMIT"] = "4096";
+    v["MB_WS_MESSAGE_LIMIT"] = "1024";
+    v["MB_MAX_CONNECTIONS_PER_ADDRESS"] = "0";
     v["MB_TLS_CERT_FILE"] = "/etc/mb/cert.pem";
     v["MB_TLS_KEY_FILE"] = "/etc/mb/key.pem";
     auto s = cfg::load_service_settings(env_of(v), "0.0.0.0:8080");
@@ -305,6 +313,10 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     BOOST_TEST(s.log_level == "debug");
     BOOST_TEST(s.shutdown_grace.count() == 2500);
     BOOST_TEST(s.body_limit == 65536U);
+    BOOST_TEST(s.header_limit == 32768U);
+    BOOST_TEST(s.url_limit == 4096U);
+    BOOST_TEST(s.ws_message_limit == 1024U);
+    BOOST_TEST(s.connections_per_address == 0U);
     BOOST_TEST(s.tls_cert_file == "/etc/mb/cert.pem");
     BOOST_TEST(s.tls_key_file == "/etc/mb/key.pem");
 }

@@ -484,6 +484,62 @@ BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431)
     BOOST_TEST(closed_by_server(c.wait_closed()));
 }
 
+BOOST_AUTO_TEST_CASE(a_target_over_the_url_limit_is_414)
+{
+    http_server ts;
+    web::server_options o;
+    o.url_limit = 512;
+    ts.start(o);
+    {
+        plain_client c(ts.port());
+        c.write("GET /hello?q=" + std::string(600, 'u') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto res = c.read();
+        BOOST_TEST(res.result_int() == 414U);
+        BOOST_TEST(code_of(res.body()) == "URI_TOO_LONG");
+        BOOST_TEST(closed_by_server(c.wait_closed()));
+    }
+    // At the limit it is served.
+    plain_client c(ts.port());
+    std::string target = "/hello?q=";
+    target += std::string(512 - target.size(), 'u');
+    c.write("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    BOOST_TEST(c.read().result_int() == 200U);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_per_address_limit_are_429_until_one_closes)
+{
+    http_server ts;
+    web::server_options o;
+    o.connections_per_address = 2;
+    ts.start(o);
+    auto first = std::make_unique<plain_client>(ts.port());
+    plain_client second(ts.port());
+    first->write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    BOOST_TEST(first->read().result_int() == 200U);
+    second.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    BOOST_TEST(second.read().result_int() == 200U);
+    {
+        plain_client third(ts.port());
+        third.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto res = third.read();
+        BOOST_TEST(res.result_int() == 429U);
+        BOOST_TEST(code_of(res.body()) == "TOO_MANY_CONNECTIONS_FROM_ADDRESS");
+        BOOST_TEST(res[http::field::retry_after] == "1");
+        BOOST_TEST(closed_by_server(third.wait_closed()));
+    }
+    // Once one of the two closes, a new connection is served again (the count follows closes).
+    first.reset();
+    bool served = false;
+    for (int i = 0; i < 50 && !served; ++i) {
+        plain_client again(ts.port());
+        again.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        served = again.read().result_int() == 200U;
+        if (!served)
+            std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST(served, "a connection was served again after one of the two closed");
+}
+
 BOOST_AUTO_TEST_CASE(garbage_is_400_malformed_request)
 {
     http_server ts;

@@ -107,6 +107,10 @@ BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
         {"MB_CONNECTION_RATE", "quick-ish"},
         {"MB_LIVE_STREAMS_PER_USER", "several-streams"},
         {"MB_WS_WRITE_TIMEOUT", "eventually"},
+        {"MB_HEADER_LIMIT", "roomy-headers"},
+        {"MB_URL_LIMIT", "long-urls-please"},
+        {"MB_WS_MESSAGE_LIMIT", "chatty-clients"},
+        {"MB_MAX_CONNECTIONS_PER_ADDRESS", "a-crowd"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.var)

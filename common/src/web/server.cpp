@@ -51,6 +51,9 @@ void ws_connection::start_write_shared(std::shared_ptr<const std::string> text, 
 void server::impl::add_session(std::uint64_t id, std::shared_ptr<session_state> s)
 {
     std::lock_guard lock(mutex);
+    auto& n = per_address[s->peer];
+    ++n;
+    s->over_address_limit = opts.connections_per_address != 0 && n > opts.connections_per_address;
     sessions.emplace(id, std::move(s));
     open_connections->add(1);
 }
@@ -58,8 +61,13 @@ void server::impl::add_session(std::uint64_t id, std::shared_ptr<session_state> 
 void server::impl::remove_session(std::uint64_t id)
 {
     std::lock_guard lock(mutex);
-    if (sessions.erase(id) != 0)
-        open_connections->add(-1);
+    auto it = sessions.find(id);
+    if (it == sessions.end())
+        return;
+    if (auto a = per_address.find(it->second->peer); a != per_address.end() && --a->second == 0)
+        per_address.erase(a);
+    sessions.erase(it);
+    open_connections->add(-1);
 }
 
 net::awaitable<void> server::impl::accept_loop()
@@ -92,6 +100,10 @@ net::awaitable<void> server::impl::accept_loop()
         }
         auto st = std::make_shared<session_state>();
         st->strand = strand;
+        {
+            boost::system::error_code ignored;
+            st->peer = socket.remote_endpoint(ignored).address();
+        }
         st->shard = shard;
         std::uint64_t id = 0;
         {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -33,6 +34,8 @@ struct session_state
     std::size_t shard = 0;       // which of server_options::shards the strand is (0 without shards)
     bool idle = false;           // waiting for the first byte of the next request
     bool websocket = false;      // upgraded: shutdown closes it at once (1001), not after the grace period
+    boost::asio::ip::address peer; // the TCP peer, for server_options::connections_per_address
+    bool over_address_limit = false; // its first request is answered 429 and the connection closed
     /** Closes the socket; set while the session runs. A WebSocket's first call starts the 1001 closing
         handshake instead, later calls close the socket. */
     std::function<void()> close;
@@ -88,6 +91,7 @@ struct server::impl : std::enable_shared_from_this<server::impl>
     std::mutex metrics_mutex;
     std::unordered_map<std::string, std::pair<metrics::counter*, metrics::histogram*>> metric_handles;
     std::unordered_map<std::uint64_t, std::shared_ptr<session_state>> sessions;
+    std::map<boost::asio::ip::address, std::size_t> per_address; // open connections by peer (under mutex)
     std::uint64_t next_session_id = 0;
 };
 

@@ -116,6 +116,25 @@ net::awaitable<std::optional<upgrade_request>> serve_http(server::impl& srv, ses
         ctx.request_id = request_id_for(header);
         unsigned version = header.version();
 
+        if (st.over_address_limit) {
+            co_await write_protocol_error(
+                srv, stream,
+                problem(http::status::too_many_requests, "TOO_MANY_CONNECTIONS_FROM_ADDRESS",
+                        "this address has " + std::to_string(srv.opts.connections_per_address) +
+                            " connections open already")
+                    .with_header("Retry-After", "1"),
+                version, ctx);
+            co_return std::nullopt;
+        }
+        if (header.target().size() > srv.opts.url_limit) {
+            co_await write_protocol_error(
+                srv, stream,
+                problem(http::status::uri_too_long, "URI_TOO_LONG",
+                        "the request target exceeds " + std::to_string(srv.opts.url_limit) + " bytes"),
+                version, ctx);
+            co_return std::nullopt;
+        }
+
         // Refuse an announced oversized body before reading it.
         if (auto len = parser.content_length(); len && *len > srv.opts.body_limit) {
             co_await write_protocol_error(

@@ -22,8 +22,13 @@ namespace common::web {
 
 struct server_options
 {
-    std::size_t header_limit = 16 * 1024;
+    std::size_t header_limit = 16 * 1024; // request line and headers: larger is 431 HEADERS_TOO_LARGE
+    std::size_t url_limit = 8 * 1024;     // the request target: longer is 414 URI_TOO_LONG
     std::size_t body_limit = 1024 * 1024;
+    /** Connections open at once from one peer address (a proxy in front counts as one); past it, a new
+        connection's first request is answered 429 TOO_MANY_CONNECTIONS_FROM_ADDRESS and it is closed.
+        0: no limit. */
+    std::size_t connections_per_address = 0;
     std::chrono::milliseconds header_timeout{10'000}; // from the first byte to the end of the headers
     std::chrono::milliseconds body_timeout{30'000};   // reading the body
     std::chrono::milliseconds write_timeout{30'000};
