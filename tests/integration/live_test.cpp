@@ -343,6 +343,7 @@ BOOST_AUTO_TEST_CASE(a_stream_outlives_a_store_outage_during_a_resync)
     BOOST_TEST(live::n_of(e1) == 1);
     const auto reads_before = metric(gw, "mb_live_home_reads");
     const auto resyncs_before = logged("live.resync");
+    const auto resync_count_before = metric(gw, "mb_live_resyncs_total");
     BOOST_TEST_REQUIRE(reads_before >= 1.0); // the stream read its homes when it opened
 
     // A Redis restart: what was published meanwhile is lost to the stream, so it must catch up from
@@ -354,6 +355,8 @@ BOOST_AUTO_TEST_CASE(a_stream_outlives_a_store_outage_during_a_resync)
     // The gateway saw its subscription come back and told its streams to resync ...
     BOOST_TEST_REQUIRE(test::eventually([&] { return logged("live.resync") > resyncs_before; }, std::chrono::seconds(30)),
                        "no live.resync logged after the Redis restart:\n" << gw.proc->output());
+    BOOST_TEST(resync_count_before >= 0.0, "mb_live_resyncs_total is exported");
+    BOOST_TEST(metric(gw, "mb_live_resyncs_total") > resync_count_before, "the resync was counted");
     // ... the stream read its homes from MODE again (announcements may have been lost too) ...
     BOOST_TEST(test::eventually([&] { return metric(gw, "mb_live_home_reads") > reads_before; }, std::chrono::seconds(15)),
                "the homes were not read again after the Redis restart");

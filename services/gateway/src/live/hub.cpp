@@ -88,6 +88,9 @@ live_hub::live_hub(net::any_io_executor ex, common::redis::config cfg, common::m
                                 "Times events waited too long for the published watermark and streams resynced"))
     , posts_(metrics.counter_for("mb_live_shard_posts_total",
                                  "Messages handed to a shard of listeners (once per shard, whatever its listeners)"))
+    , resyncs_(metrics.counter_for("mb_live_resyncs_total",
+                                   "Times every stream of the instance was told to catch up from the store "
+                                   "(Redis reconnected, or the hub fell behind)"))
 {
     for (std::size_t i = 0; i < std::max<std::size_t>(1, shards); ++i)
         shards_.push_back(std::make_unique<shard>());
@@ -215,6 +218,7 @@ void live_hub::release_locked(std::int64_t through, std::vector<std::shared_ptr<
 void live_hub::resync_all(const char* why)
 {
     common::log::info("live.resync", {{"why", why}});
+    resyncs_.inc();
     std::vector<shard*> targets;
     {
         std::lock_guard lock(mutex_);

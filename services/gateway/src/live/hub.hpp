@@ -111,6 +111,7 @@ private:
     std::atomic<bool> stopped_{false};
     common::metrics::counter& late_;
     common::metrics::counter& posts_; // messages posted to shards: once per shard, not per listener
+    common::metrics::counter& resyncs_;
 };
 
 } // namespace gateway
