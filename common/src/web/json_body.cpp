@@ -26,23 +26,25 @@ bool is_json_media_type(std::string_view ct)
     return lower == "application/json" || (lower.size() > 5 && lower.ends_with("+json"));
 }
 
-/** The first member path holding U+0000 in a string or a key, at any depth; empty when none. */
-bool has_nul(const json::value& v, std::string& where)
+} // namespace
+
+bool contains_nul(const json::value& v, std::string* member)
 {
     switch (v.kind()) {
     case json::kind::string:
         return v.get_string().find('\0') != json::string::npos;
     case json::kind::array:
         for (const auto& item : v.get_array())
-            if (has_nul(item, where))
+            if (contains_nul(item, member))
                 return true;
         return false;
     case json::kind::object:
         for (const auto& kv : v.get_object()) {
             auto key = kv.key();
-            if (key.find('\0') != json::string_view::npos || has_nul(kv.value(), where)) {
-                if (where.empty() && key.find('\0') == json::string_view::npos)
-                    where = std::string(key);
+            bool in_key = key.find('\0') != json::string_view::npos;
+            if (in_key || contains_nul(kv.value(), member)) {
+                if (member != nullptr && member->empty() && !in_key)
+                    *member = std::string(key);
                 return true;
             }
         }
@@ -51,8 +53,6 @@ bool has_nul(const json::value& v, std::string& where)
         return false;
     }
 }
-
-} // namespace
 
 json::object parse_json_object(const request& req)
 {
@@ -68,7 +68,7 @@ json::object parse_json_object(const request& req)
         throw bad_request("INVALID_REQUEST", "the request body must be a JSON object");
     // PostgreSQL text cannot hold U+0000, and no field of ours has a use for it: refused up front, for
     // every member at any depth (names, emails, passwords, tokens, bodies passed on to MODE).
-    if (std::string where; has_nul(v, where))
+    if (std::string where; contains_nul(v, &where))
         throw bad_request("INVALID_REQUEST",
                           (where.empty() ? std::string("the request body") : where) + ": must not contain U+0000");
     return std::move(v.as_object());

@@ -163,16 +163,11 @@ public:
     std::optional<std::uint16_t> close_code() const override { return peer_code_; }
     bool stopping() const override { return stopping_; }
 
-    /** The whole life of the connection: handshake, endpoint, close, log line. Static, with the owner
-        as a parameter, so that the callers need no coroutine frame of their own to keep it alive. */
-    static net::awaitable<void> run(std::shared_ptr<ws_session> self, upgrade_request up)
+    /** The whole life of the connection: handshake, endpoint, close, log line. `self` (this session)
+        keeps it alive in the one coroutine frame, so callers need no frame of their own. */
+    net::awaitable<void> run(std::shared_ptr<ws_session> self, upgrade_request up)
     {
-        co_await self->run_owned(std::move(up));
-    }
-
-private:
-    net::awaitable<void> run_owned(upgrade_request up)
-    {
+        (void)self;
         prepare(up);
         install_close_hook();
         close_hook_guard guard{*st_};
@@ -214,6 +209,7 @@ private:
         log_closed(up, opened);
     }
 
+private:
     net::awaitable<bool> write_view(std::string_view text)
     {
         if (close_started_ || !ws_.is_open())
@@ -390,7 +386,8 @@ net::awaitable<void> run_websocket(std::shared_ptr<server::impl> srv, std::share
                                    Stream&& stream, upgrade_request up)
 {
     auto session = std::make_shared<ws_session<Stream>>(std::move(srv), std::move(st), std::move(stream));
-    return ws_session<Stream>::run(std::move(session), std::move(up));
+    auto* s = session.get();
+    return s->run(std::move(session), std::move(up));
 }
 
 } // namespace common::web::detail

@@ -1,5 +1,9 @@
 #include "mail_templates.hpp"
 
+#include "validation.hpp"
+
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace gateway {
@@ -10,9 +14,7 @@ namespace {
 std::string header_safe(std::string_view v)
 {
     std::string out(v);
-    for (char& ch : out)
-        if (auto c = static_cast<unsigned char>(ch); c < 0x20 || c == 0x7F)
-            ch = ' ';
+    std::replace_if(out.begin(), out.end(), is_control_char, ' ');
     return out;
 }
 

@@ -65,13 +65,11 @@ void session_cache::put_unknown(const std::string& token_hash, clock::time_point
 {
     auto& s = shard_for(token_hash);
     std::lock_guard lock(s.mutex);
-    if (s.unknown.size() >= max_per_shard_) {
-        // Full: forget what expired; if that frees nothing, forget an arbitrary entry (the bound
-        // matters more than the memory of one made-up token).
-        std::erase_if(s.unknown, [&](const auto& kv) { return now >= kv.second; });
-        if (s.unknown.size() >= max_per_shard_)
-            s.unknown.erase(s.unknown.begin());
-    }
+    // Full: forget an arbitrary entry, in constant time (a flood of made-up tokens keeps it full, and
+    // a scan per insert would make each of them cost the shard's size). Expired entries also go when
+    // looked up; the bound matters more than the memory of one made-up token.
+    if (s.unknown.size() >= max_per_shard_)
+        s.unknown.erase(s.unknown.begin());
     s.unknown[token_hash] = now + negative_ttl;
 }
 

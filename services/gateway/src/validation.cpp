@@ -97,10 +97,15 @@ std::string validate_name(std::string_view raw)
     auto n = utf8_length(name);
     if (n == 0 || n > 100)
         throw common::web::bad_request("INVALID_REQUEST", "name: must be 1 to 100 characters");
-    for (char ch : name)
-        if (auto c = static_cast<unsigned char>(ch); c < 0x20 || c == 0x7F)
-            throw common::web::bad_request("INVALID_REQUEST", "name: must not contain control characters");
+    reject_control_chars(name, "name");
     return std::string(name);
+}
+
+void reject_control_chars(std::string_view value, std::string_view field)
+{
+    for (char ch : value)
+        if (is_control_char(ch))
+            throw common::web::bad_request("INVALID_REQUEST", std::string(field) + ": must not contain control characters");
 }
 
 } // namespace gateway

@@ -20,6 +20,16 @@ std::string normalize_email(std::string_view email);
 /** 12 to 128 characters (Unicode code points), no composition rules; 400 WEAK_PASSWORD. */
 void validate_password(std::string_view password);
 
+/** U+0000–U+001F and U+007F: never in names, which reach mail headers and MODE. */
+inline bool is_control_char(char ch)
+{
+    auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7F;
+}
+
+/** 400 INVALID_REQUEST naming `field` when `value` holds a control character. */
+void reject_control_chars(std::string_view value, std::string_view field);
+
 /** Trimmed, 1 to 100 characters, no control characters; 400 INVALID_REQUEST naming `name`. */
 std::string validate_name(std::string_view raw);
 

@@ -1,6 +1,7 @@
 #include "event.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/web/json_body.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -8,31 +9,6 @@
 namespace ingest {
 
 namespace json = boost::json;
-
-namespace {
-
-/** True when a string or a key anywhere in `v` holds U+0000 (PostgreSQL text and jsonb refuse it). */
-bool has_nul(const json::value& v)
-{
-    switch (v.kind()) {
-    case json::kind::string:
-        return v.get_string().find('\0') != json::string::npos;
-    case json::kind::array:
-        for (const auto& item : v.get_array())
-            if (has_nul(item))
-                return true;
-        return false;
-    case json::kind::object:
-        for (const auto& kv : v.get_object())
-            if (kv.key().find('\0') != json::string_view::npos || has_nul(kv.value()))
-                return true;
-        return false;
-    default:
-        return false;
-    }
-}
-
-} // namespace
 
 std::optional<incoming_event> parse_event(std::string_view raw_body, std::string& error)
 {
@@ -61,7 +37,7 @@ std::optional<incoming_event> parse_event(std::string_view raw_body, std::string
         error = "eventData: must be an object";
         return std::nullopt;
     }
-    if (has_nul(v)) {
+    if (common::web::contains_nul(v)) {
         error = "the event must not contain U+0000 in any string or key";
         return std::nullopt;
     }

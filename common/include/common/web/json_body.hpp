@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace common::web {
@@ -17,6 +18,12 @@ namespace common::web {
  * missing (the detail names the member). Unknown members are ignored (api.md).
  */
 json::object parse_json_object(const request& req);
+
+/**
+ * True when a string or a key anywhere in `v` holds U+0000, which PostgreSQL text and jsonb cannot
+ * store. `member`, when given and empty, gets the name of the innermost member on the way to it.
+ */
+bool contains_nul(const json::value& v, std::string* member = nullptr);
 
 std::string_view require_string(const json::object& o, std::string_view key);
 std::optional<std::string_view> optional_string(const json::object& o, std::string_view key);

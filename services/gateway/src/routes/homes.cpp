@@ -86,10 +86,7 @@ std::string validate_home_name(std::string_view raw)
     auto n = utf8_length(raw);
     if (n == 0 || n > 100)
         throw web::bad_request("INVALID_REQUEST", "name: must be 1 to 100 characters");
-    // A home name reaches mail headers (invitations) and MODE: no line breaks or other control characters.
-    for (char ch : raw)
-        if (auto c = static_cast<unsigned char>(ch); c < 0x20 || c == 0x7F)
-            throw web::bad_request("INVALID_REQUEST", "name: must not contain control characters");
+    reject_control_chars(raw, "name"); // it reaches mail headers (invitations) and MODE
     return std::string(raw);
 }
 
