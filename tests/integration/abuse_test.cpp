@@ -13,17 +13,6 @@ BOOST_AUTO_TEST_SUITE(abuse)
 
 namespace {
 
-void expect_limited(const test::http_result& r)
-{
-    BOOST_TEST(r.status == 429U, r);
-    if (r.status != 429U)
-        return;
-    BOOST_TEST(r.json().at("code").as_string() == "RATE_LIMITED");
-    auto retry = r.header("Retry-After");
-    BOOST_TEST_REQUIRE(!retry.empty());
-    BOOST_TEST(std::stoi(retry) > 0);
-}
-
 /** POST /v1/auth/login through a proxy that sent X-Forwarded-For: `forwarded_for`. */
 test::http_result login_via(const test::running_service& gw, const std::string& forwarded_for, const std::string& email,
                             const std::string& password = test::good_password)
@@ -71,12 +60,12 @@ BOOST_AUTO_TEST_CASE(failed_logins_per_account_are_limited_across_instances)
     BOOST_TEST(test::login(b, victim, "guess number two").status == 401U);
     BOOST_TEST(test::login(a, victim, "guess number three").status == 401U);
     // The fourth attempt is refused on either instance, even with the right password.
-    expect_limited(test::login(b, victim, "guess number four"));
-    expect_limited(test::login(a, victim));
+    test::expect_rate_limited(test::login(b, victim, "guess number four"));
+    test::expect_rate_limited(test::login(a, victim));
     // Addresses are compared case-insensitively for the limit too.
     std::string upper = victim;
     upper[0] = static_cast<char>(std::toupper(upper[0]));
-    expect_limited(test::login(b, upper));
+    test::expect_rate_limited(test::login(b, upper));
     // Others are not affected.
     BOOST_TEST(test::login(b, bystander).status == 200U);
 }
@@ -98,7 +87,7 @@ BOOST_AUTO_TEST_CASE(a_successful_login_clears_the_per_account_count)
     BOOST_TEST(test::login(gw, user, "wrong password four").status == 401U);
     BOOST_TEST(test::login(gw, user, "wrong password five").status == 401U);
     // ...and the limit still applies after them.
-    expect_limited(test::login(gw, user));
+    test::expect_rate_limited(test::login(gw, user));
 }
 
 BOOST_AUTO_TEST_CASE(behind_a_trusted_proxy_limits_count_per_forwarded_address)
@@ -115,9 +104,9 @@ BOOST_AUTO_TEST_CASE(behind_a_trusted_proxy_limits_count_per_forwarded_address)
     // Client 203.0.113.10 uses up its budget...
     BOOST_TEST(login_via(gw, "203.0.113.10", test::unique_email("spray"), "some password 123").status == 401U);
     BOOST_TEST(login_via(gw, "203.0.113.10", test::unique_email("spray"), "some password 123").status == 401U);
-    expect_limited(login_via(gw, "203.0.113.10", user));
+    test::expect_rate_limited(login_via(gw, "203.0.113.10", user));
     // ...and cannot get a fresh one by claiming another address before the proxy's hop.
-    expect_limited(login_via(gw, "198.51.100.77, 203.0.113.10", user));
+    test::expect_rate_limited(login_via(gw, "198.51.100.77, 203.0.113.10", user));
 
     // Client 203.0.113.20, behind the same proxy (the same peer address), has its own budget, and its
     // session shows its address.
@@ -127,7 +116,7 @@ BOOST_AUTO_TEST_CASE(behind_a_trusted_proxy_limits_count_per_forwarded_address)
     BOOST_TEST(session_ip(gw, s_hops) == "203.0.113.21");
     BOOST_TEST(login_via(gw, "203.0.113.20", test::unique_email("spray"), "some password 123").status == 401U);
     BOOST_TEST(login_via(gw, "203.0.113.20", test::unique_email("spray"), "some password 123").status == 401U);
-    expect_limited(login_via(gw, "203.0.113.20", user));
+    test::expect_rate_limited(login_via(gw, "203.0.113.20", user));
     // A request without the header counts for the peer address (loopback here), untouched so far.
     auto direct = test::login(gw, user);
     BOOST_TEST(direct.status == 200U, direct);
@@ -149,9 +138,9 @@ BOOST_AUTO_TEST_CASE(without_trust_x_forwarded_for_is_ignored)
     // A client forging a new address on every attempt still spends one budget.
     BOOST_TEST(login_via(gw, "203.0.113.1", test::unique_email("spray"), "some password 123").status == 401U);
     BOOST_TEST(login_via(gw, "203.0.113.2", test::unique_email("spray"), "some password 123").status == 401U);
-    expect_limited(login_via(gw, "203.0.113.3", user));
-    expect_limited(login_via(gw, "198.51.100.4, 203.0.113.4", user));
-    expect_limited(test::login(gw, user));
+    test::expect_rate_limited(login_via(gw, "203.0.113.3", user));
+    test::expect_rate_limited(login_via(gw, "198.51.100.4, 203.0.113.4", user));
+    test::expect_rate_limited(test::login(gw, user));
 }
 
 BOOST_AUTO_TEST_CASE(failed_logins_per_ip_are_limited)
@@ -164,8 +153,8 @@ BOOST_AUTO_TEST_CASE(failed_logins_per_ip_are_limited)
     // Spraying different addresses from one address.
     for (int i = 0; i < 4; ++i)
         BOOST_TEST(test::login(gw, test::unique_email("spray"), "some password 123").status == 401U);
-    expect_limited(test::login(gw, test::unique_email("spray"), "some password 123"));
-    expect_limited(test::login(gw, user));
+    test::expect_rate_limited(test::login(gw, test::unique_email("spray"), "some password 123"));
+    test::expect_rate_limited(test::login(gw, user));
 }
 
 BOOST_AUTO_TEST_CASE(registrations_per_ip_are_limited)
@@ -177,7 +166,7 @@ BOOST_AUTO_TEST_CASE(registrations_per_ip_are_limited)
     test::register_account(gw, test::unique_email("r2"));
     auto third = test::post_json(gw, "/v1/auth/register",
                                  {{"email", test::unique_email("r3")}, {"password", test::good_password}, {"name", "X"}});
-    expect_limited(third);
+    test::expect_rate_limited(third);
 }
 
 BOOST_AUTO_TEST_CASE(limits_hold_while_redis_is_unreachable)
@@ -201,7 +190,7 @@ BOOST_AUTO_TEST_CASE(limits_hold_while_redis_is_unreachable)
     BOOST_TEST_REQUIRE(r.status == 201U, r);
     BOOST_TEST(test::login(gw, email, "wrong password one").status == 401U);
     BOOST_TEST(test::login(gw, email, "wrong password two").status == 401U);
-    expect_limited(test::login(gw, email, "wrong password three"));
+    test::expect_rate_limited(test::login(gw, email, "wrong password three"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,5 @@
 // webhook-ingest through its real HTTP path, PostgreSQL and Redis.
+#include "support/account_flow.hpp"
 #include "support/http_call.hpp"
 #include "support/services.hpp"
 #include "support/slow_sender.hpp"
@@ -59,13 +60,7 @@ int stored(const std::string& db_url, const std::string& where = "true")
     return tx.exec("SELECT count(*) FROM events WHERE " + where)[0][0].as<int>();
 }
 
-void expect_problem(const test::http_result& r, unsigned status, const std::string& code)
-{
-    BOOST_TEST(r.status == status, r);
-    BOOST_TEST(r.header("Content-Type") == "application/problem+json", r);
-    if (r.header("Content-Type") == "application/problem+json")
-        BOOST_TEST(r.json().at("code").as_string() == code, r);
-}
+using test::expect_problem;
 
 // A Redis subscriber in a child process: every message on `pattern` ends up in its output.
 test::process subscribe(const std::string& pattern)

@@ -64,4 +64,31 @@ std::string verified_login(const running_service& gw, const std::string& email, 
     return std::string(l.json().at("token").as_string());
 }
 
+std::size_t mails_with(const std::string& rcpt, const std::string& subject_part)
+{
+    std::size_t n = 0;
+    for (const auto& m : mails_to(rcpt))
+        n += m.subject().find(subject_part) != std::string::npos ? 1U : 0U;
+    return n;
+}
+
+void expect_problem(const http_result& r, unsigned status, const std::string& code)
+{
+    BOOST_TEST(r.status == status, r);
+    BOOST_TEST(r.header("Content-Type") == "application/problem+json", r);
+    if (r.header("Content-Type") == "application/problem+json")
+        BOOST_TEST(r.json().at("code").as_string() == code, r);
+}
+
+void expect_rate_limited(const http_result& r, const std::string& what)
+{
+    BOOST_TEST(r.status == 429U, what << (what.empty() ? "" : ": ") << r);
+    if (r.status != 429U)
+        return;
+    BOOST_TEST(r.json().at("code").as_string() == "RATE_LIMITED", what);
+    auto retry = r.header("Retry-After");
+    BOOST_TEST_REQUIRE(!retry.empty(), what);
+    BOOST_TEST(std::stoi(retry) > 0, what);
+}
+
 } // namespace test

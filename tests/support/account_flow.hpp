@@ -34,4 +34,14 @@ std::string verified_login(const running_service& gw, const std::string& email,
 /** POST /v1/auth/login; returns the whole answer. */
 http_result login(const running_service& gw, const std::string& email, const std::string& password = good_password);
 
+/** How many mails to `rcpt` the sink holds whose subject contains `subject_part`. */
+std::size_t mails_with(const std::string& rcpt, const std::string& subject_part);
+
+/** Checks `r` is a problem+json answer with this status and `code`. */
+void expect_problem(const http_result& r, unsigned status, const std::string& code);
+
+/** Checks `r` is a rate-limit refusal: 429 `RATE_LIMITED` with a positive Retry-After. `what` names
+    the attempt in a failure message. */
+void expect_rate_limited(const http_result& r, const std::string& what = "");
+
 } // namespace test
