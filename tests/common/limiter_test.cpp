@@ -64,6 +64,39 @@ void run_async(const std::function<net::awaitable<void>()>& body)
 
 BOOST_AUTO_TEST_SUITE(limiter)
 
+BOOST_AUTO_TEST_CASE(release_takes_back_exactly_the_event_its_ticket_names)
+{
+    manual_clock clock;
+    rl::local_limiter lim(100, clock.fn());
+    const rl::rule two{"login_fail_ip", 2, 60s};
+    auto first = lim.hit(two, "10.0.0.1");
+    clock.now += 10s;
+    auto second = lim.hit(two, "10.0.0.1");
+    BOOST_TEST_REQUIRE(!first.ticket.empty());
+    BOOST_TEST_REQUIRE(first.ticket != second.ticket);
+    BOOST_TEST(!lim.check(two, "10.0.0.1").allowed);
+
+    // Handing back the second event frees one place; the first still counts and sets the wait.
+    lim.release(two, "10.0.0.1", second.ticket);
+    BOOST_TEST(lim.check(two, "10.0.0.1").count == 1U);
+    auto third = lim.hit(two, "10.0.0.1");
+    BOOST_TEST(third.allowed);
+    auto denied = lim.hit(two, "10.0.0.1");
+    BOOST_TEST(!denied.allowed);
+    BOOST_TEST(denied.ticket.empty());
+    BOOST_TEST(denied.retry_after.count() == 50); // the first event, 10 s old, leaves at 60 s
+
+    // A ticket counts once; unknown tickets, other keys and other rules are untouched.
+    lim.release(two, "10.0.0.1", second.ticket);
+    lim.release(two, "10.0.0.2", first.ticket);
+    lim.release(five_per_minute, "10.0.0.1", first.ticket);
+    lim.release(two, "10.0.0.1", "local:not-a-number");
+    lim.release(two, "10.0.0.1", "");
+    BOOST_TEST(lim.check(two, "10.0.0.1").count == 2U);
+    lim.release(two, "10.0.0.1", first.ticket);
+    BOOST_TEST(lim.check(two, "10.0.0.1").count == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(allows_up_to_the_limit_then_denies_without_counting)
 {
     manual_clock clock;

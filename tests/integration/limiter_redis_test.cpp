@@ -123,6 +123,31 @@ BOOST_AUTO_TEST_CASE(two_instances_share_counts_and_deny_with_retry_after)
     });
 }
 
+BOOST_AUTO_TEST_CASE(release_hands_back_one_event_on_any_instance)
+{
+    run_async([](net::io_context& ioc) -> net::awaitable<void> {
+        credis::connection conn_a(ioc.get_executor(), stack_redis());
+        credis::connection conn_b(ioc.get_executor(), stack_redis());
+        co_await connect(conn_a);
+        co_await connect(conn_b);
+        const auto prefix = unique("mbtest:rl") + ":";
+        rl::limiter a(conn_a, prefix);
+        rl::limiter b(conn_b, prefix);
+        const rl::rule r{unique("login_fail_ip"), 2, 60s};
+        auto first = co_await a.hit(r, "192.0.2.1");
+        auto second = co_await b.hit(r, "192.0.2.1");
+        BOOST_TEST_REQUIRE(first.allowed);
+        BOOST_TEST_REQUIRE(second.allowed);
+        BOOST_TEST(!(co_await a.hit(r, "192.0.2.1")).allowed);
+        // The event counted through b is handed back through a: the count is shared, so is the ticket.
+        co_await a.release(r, "192.0.2.1", second.ticket);
+        BOOST_TEST((co_await conn_a.command("ZCARD", a.storage_key(r, "192.0.2.1"))).as_integer() == 1);
+        BOOST_TEST((co_await b.hit(r, "192.0.2.1")).allowed);
+        co_await b.release(r, "192.0.2.1", "no-such-ticket");
+        BOOST_TEST((co_await conn_a.command("ZCARD", a.storage_key(r, "192.0.2.1"))).as_integer() == 2);
+    });
+}
+
 BOOST_AUTO_TEST_CASE(check_does_not_count_and_reset_forgets)
 {
     run_async([](net::io_context& ioc) -> net::awaitable<void> {

@@ -68,6 +68,9 @@ std::uint32_t to_count(long long n)
     );
 }
 
+// Tickets of events counted by the in-process fallback; Redis tickets start with an instance id.
+constexpr std::string_view local_ticket_prefix = "local:";
+
 bool is_name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -126,7 +129,7 @@ decision local_limiter::decide(const rule& r, std::string_view key, bool count)
     auto found = index_.find(id);
     if (found == index_.end()) {
         if (!count)
-            return decision{true, 0, seconds(0)};
+            return decision{true, 0, seconds(0), {}};
         if (order_.size() >= max_keys_) {
             // The front is the key whose newest event is the oldest: the cheapest one to forget.
             index_.erase(order_.front().id);
@@ -141,27 +144,29 @@ decision local_limiter::decide(const rule& r, std::string_view key, bool count)
     auto& events = it->events;
     // An event at exactly now - window has left the window (the same boundary as the script).
     const auto horizon = now - r.window;
-    while (!events.empty() && events.front() <= horizon)
+    while (!events.empty() && events.front().at <= horizon)
         events.pop_front();
 
     const auto n = events.size();
     if (n < r.limit) {
         if (count) {
-            events.push_back(now);
+            const auto event_id = next_event_++;
+            events.push_back(event{now, event_id});
             order_.splice(order_.end(), order_, it); // most recently hit goes last
-            return decision{true, static_cast<std::uint32_t>(n + 1), seconds(0)};
+            return decision{true, static_cast<std::uint32_t>(n + 1), seconds(0),
+                            std::string(local_ticket_prefix) + std::to_string(event_id)};
         }
         if (events.empty()) {
             index_.erase(found);
             order_.erase(it);
         }
-        return decision{true, static_cast<std::uint32_t>(n), seconds(0)};
+        return decision{true, static_cast<std::uint32_t>(n), seconds(0), {}};
     }
     // Denied (not counted): one more fits once the event `limit` places from the newest has left.
     const auto& oldest_that_matters = events[n - r.limit];
     const auto wait =
-        std::chrono::duration_cast<microseconds>(oldest_that_matters + r.window - now);
-    return decision{false, to_count(static_cast<long long>(n)), retry_seconds(wait)};
+        std::chrono::duration_cast<microseconds>(oldest_that_matters.at + r.window - now);
+    return decision{false, to_count(static_cast<long long>(n)), retry_seconds(wait), {}};
 }
 
 void local_limiter::reset(const rule& r, std::string_view key)
@@ -174,6 +179,27 @@ void local_limiter::reset(const rule& r, std::string_view key)
     auto it = found->second;
     index_.erase(found);
     order_.erase(it);
+}
+
+void local_limiter::release(const rule& r, std::string_view key, std::string_view ticket)
+{
+    if (ticket.substr(0, local_ticket_prefix.size()) != local_ticket_prefix)
+        return;
+    std::uint64_t wanted = 0;
+    try {
+        wanted = std::stoull(std::string(ticket.substr(local_ticket_prefix.size())));
+    } catch (const std::exception&) {
+        return;
+    }
+    const auto id = id_of(r, key);
+    std::lock_guard lock(mutex_);
+    auto found = index_.find(id);
+    if (found == index_.end())
+        return;
+    auto& events = found->second->events;
+    auto e = std::find_if(events.begin(), events.end(), [wanted](const event& x) { return x.id == wanted; });
+    if (e != events.end())
+        events.erase(e);
 }
 
 std::size_t local_limiter::size() const
@@ -218,6 +244,11 @@ net::awaitable<void> limiter::reset(const rule& r, std::string_view key)
     return reset_key(r, std::string(key));
 }
 
+net::awaitable<void> limiter::release(const rule& r, std::string_view key, std::string_view ticket)
+{
+    return release_event(r, std::string(key), std::string(ticket));
+}
+
 net::awaitable<decision> limiter::decide(rule r, std::string key, bool count)
 {
     validate(r);
@@ -249,6 +280,30 @@ net::awaitable<void> limiter::reset_key(rule r, std::string key)
     std::optional<redis::error> failure;
     try {
         co_await redis_.command("DEL", storage_key(r, key));
+    } catch (const redis::error& e) {
+        failure = e;
+    }
+    if (failure)
+        on_redis_failure(redis::to_string(failure->kind()), failure->what());
+    else
+        on_redis_success();
+}
+
+net::awaitable<void> limiter::release_event(rule r, std::string key, std::string ticket)
+{
+    if (ticket.empty())
+        co_return;
+    if (ticket.rfind(local_ticket_prefix, 0) == 0) {
+        local_.release(r, key, ticket); // counted by the fallback during an outage
+        co_return;
+    }
+    if (!redis_.connected()) {
+        on_redis_failure("unavailable", {});
+        co_return;
+    }
+    std::optional<redis::error> failure;
+    try {
+        co_await redis_.command("ZREM", storage_key(r, key), ticket);
     } catch (const redis::error& e) {
         failure = e;
     }
@@ -290,7 +345,8 @@ net::awaitable<decision> limiter::run_script(std::string rkey, const rule& r, bo
     const bool allowed = rep.elements[0].as_integer() == 1;
     const auto n = to_count(rep.elements[1].as_integer());
     const microseconds wait(rep.elements[2].as_integer());
-    co_return decision{allowed, n, allowed ? seconds(0) : retry_seconds(wait)};
+    co_return decision{allowed, n, allowed ? seconds(0) : retry_seconds(wait),
+                       allowed && count ? member : std::string()};
 }
 
 net::awaitable<std::string> limiter::script_sha()

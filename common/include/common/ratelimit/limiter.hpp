@@ -63,12 +63,18 @@ struct rule
  *   (so 1..limit); when denied, the number already there (>= limit).
  * - `retry_after`: 0 when allowed; otherwise at least 1 s, the time (rounded up to whole seconds)
  *   until the window lets one more event through. Meant for the `Retry-After` header.
+ * - `ticket`: for an allowed `hit`, the counted event's name. Guarded work is counted before it
+ *   starts (so concurrent requests cannot overshoot the limit) and, when it turns out not to be
+ *   what the limit counts (a login whose password was right), `release(rule, key, ticket)` takes
+ *   that one event back.
  */
 struct decision
 {
     bool allowed = true;
     std::uint32_t count = 0;
     std::chrono::seconds retry_after{0};
+    /** For an allowed `hit`: names the counted event, so that `release` can take it back. */
+    std::string ticket;
 };
 
 /**
@@ -103,6 +109,8 @@ public:
     decision check(const rule& r, std::string_view key);
     /** Forgets every event of `key` under `r`. */
     void reset(const rule& r, std::string_view key);
+    /** Takes back the one event `ticket` (from an allowed `hit`) names, if it is still counted. */
+    void release(const rule& r, std::string_view key, std::string_view ticket);
 
     /** How many keys are held now (expired ones included until touched or evicted). */
     std::size_t size() const;
@@ -110,10 +118,15 @@ public:
 
 private:
     using time_point = std::chrono::steady_clock::time_point;
+    struct event
+    {
+        time_point at;
+        std::uint64_t id; // what a ticket names
+    };
     struct entry
     {
         std::string id;
-        std::deque<time_point> events; // oldest first
+        std::deque<event> events; // oldest first
     };
     using lru_list = std::list<entry>; // least recently hit first
 
@@ -125,6 +138,7 @@ private:
     mutable std::mutex mutex_;
     lru_list order_;
     std::unordered_map<std::string_view, lru_list::iterator> index_; // views into order_'s ids
+    std::uint64_t next_event_ = 0;                                    // guarded by mutex_
 };
 
 /** How a `limiter` names and hashes its keys. */
@@ -189,6 +203,11 @@ public:
     net::awaitable<decision> check(const rule& r, std::string_view key);
     /** Forgets every event of `key` under `r` (in Redis and in the fallback). */
     net::awaitable<void> reset(const rule& r, std::string_view key);
+    /**
+     * Takes back the one event an allowed `hit` counted (`ticket` from its decision), wherever it
+     * was counted (Redis or the fallback). An empty ticket, or one already gone, is a no-op.
+     */
+    net::awaitable<void> release(const rule& r, std::string_view key, std::string_view ticket);
 
     /** The Redis key that holds `key`'s events under `r` (for tests and operators). */
     std::string storage_key(const rule& r, std::string_view key) const;
@@ -199,6 +218,7 @@ public:
 private:
     net::awaitable<decision> decide(rule r, std::string key, bool count);
     net::awaitable<void> reset_key(rule r, std::string key);
+    net::awaitable<void> release_event(rule r, std::string key, std::string ticket);
     net::awaitable<decision> run_script(std::string rkey, const rule& r, bool count);
     net::awaitable<std::string> script_sha();
     std::string not_connected_reason() const;

@@ -42,8 +42,42 @@ public:
     template <class F>
     net::awaitable<std::invoke_result_t<F&>> run(F f)
     {
-        using result = std::invoke_result_t<F&>;
         waiting_.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await start(std::move(f));
+    }
+
+    /**
+     * Like `run`, unless `max_waiting` jobs already wait for a thread: then nothing runs and the
+     * answer is empty at once. Bounds the queue of work that callers can shed (password hashing in a
+     * login storm) instead of letting it grow without limit. `f` must return a value.
+     */
+    template <class F>
+    net::awaitable<std::optional<std::invoke_result_t<F&>>> try_run(F f, std::size_t max_waiting)
+    {
+        static_assert(!std::is_void_v<std::invoke_result_t<F&>>, "try_run needs a result");
+        auto n = waiting_.load(std::memory_order_relaxed);
+        do {
+            if (n >= max_waiting)
+                co_return std::nullopt;
+        } while (!waiting_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+        co_return co_await start(std::move(f));
+    }
+
+    std::size_t threads() const noexcept { return threads_; }
+    /** Jobs queued but not yet started. */
+    std::size_t waiting() const noexcept { return waiting_.load(std::memory_order_relaxed); }
+
+    void join()
+    {
+        pool_.join();
+    }
+
+private:
+    /** Runs `f` on the pool; the caller has counted it in `waiting_`. */
+    template <class F>
+    net::awaitable<std::invoke_result_t<F&>> start(F f)
+    {
+        using result = std::invoke_result_t<F&>;
         // `f` lives in this frame, which stays suspended until the job is done. The job is a named
         // lambda rather than a temporary (GCC 12 bug 107288 with temporaries in co_spawn).
         if constexpr (std::is_void_v<result>) {
@@ -65,16 +99,6 @@ public:
         }
     }
 
-    std::size_t threads() const noexcept { return threads_; }
-    /** Jobs queued but not yet started. */
-    std::size_t waiting() const noexcept { return waiting_.load(std::memory_order_relaxed); }
-
-    void join()
-    {
-        pool_.join();
-    }
-
-private:
     /** Once per worker thread. */
     void apply_nice() const;
 
