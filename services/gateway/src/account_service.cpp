@@ -1,5 +1,6 @@
 #include "account_service.hpp"
 
+#include "login_guard.hpp"
 #include "mail_outbox.hpp"
 #include "mail_templates.hpp"
 #include "mail_worker.hpp"
@@ -33,6 +34,12 @@ problem invalid_credentials()
     return problem(http::status::unauthorized, "INVALID_CREDENTIALS", "the email address or the password is wrong");
 }
 
+problem hashing_busy()
+{
+    return problem(http::status::service_unavailable, "BUSY", "too many password checks at once; try again shortly")
+        .with_header("Retry-After", "1");
+}
+
 } // namespace
 
 account_service::account_service(parts p)
@@ -45,14 +52,24 @@ net::awaitable<void> account_service::prepare()
     dummy_hash_ = co_await hash_password(common::crypto::random_token(16));
 }
 
+// Password work waits for a hashing thread only while the queue is short: in a storm the surplus is
+// refused at once (503 BUSY) rather than queued for ever longer, and token calls keep their CPU.
 net::awaitable<std::string> account_service::hash_password(std::string password)
 {
-    co_return co_await p_.hash_pool.run([&password] { return common::crypto::argon2id_hash(password); });
+    auto hash = co_await p_.hash_pool.try_run([&password] { return common::crypto::argon2id_hash(password); },
+                                              p_.cfg.password_hash_queue);
+    if (!hash)
+        throw hashing_busy();
+    co_return std::move(*hash);
 }
 
 net::awaitable<bool> account_service::verify_password(std::string hash, std::string password)
 {
-    co_return co_await p_.hash_pool.run([&] { return common::crypto::argon2id_verify(hash, password); });
+    auto ok = co_await p_.hash_pool.try_run([&] { return common::crypto::argon2id_verify(hash, password); },
+                                            p_.cfg.password_hash_queue);
+    if (!ok)
+        throw hashing_busy();
+    co_return *ok;
 }
 
 net::awaitable<void> account_service::limit(const common::ratelimit::rule& rule, const std::string& key, bool count)
@@ -152,15 +169,9 @@ net::awaitable<void> account_service::resend_verification(std::string email)
                            [](const user_record& u) { return u.status == "active" && !u.email_verified; });
 }
 
-net::awaitable<sign_in> account_service::login(std::string email, std::string password, const client_info& client)
+net::awaitable<std::optional<std::pair<user_record, std::string>>>
+account_service::check_password(const std::string& email, const std::string& password)
 {
-    // The per-account attempt is counted before the password is checked, so concurrent guesses cannot
-    // overshoot the limit; a successful login clears it again. The per-address limit counts failures
-    // only, so many users behind one address can still log in.
-    auto account_key = normalize_email(email);
-    co_await limit(p_.cfg.login_failures_per_ip, client.ip, false);
-    co_await limit(p_.cfg.login_failures_per_account, account_key, true);
-
     auto found = co_await p_.db.run([&](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
         return user_store::find_by_email(tx, email);
@@ -169,14 +180,34 @@ net::awaitable<sign_in> account_service::login(std::string email, std::string pa
     // takes the same time either way.
     bool has_password = found && !found->second.empty() && password.size() <= 4096;
     bool ok = co_await verify_password(has_password ? found->second : dummy_hash_, password);
-    if (!ok || !has_password) {
-        co_await p_.limiter.hit(p_.cfg.login_failures_per_ip, client.ip);
-        throw invalid_credentials();
+    if (!ok || !has_password)
+        co_return std::nullopt;
+    co_return found;
+}
+
+net::awaitable<sign_in> account_service::login(std::string email, std::string password, const client_info& client,
+                                               std::optional<std::string> device_token)
+{
+    // Counted before the password is checked (login_guard), settled by the outcome.
+    auto attempt = co_await p_.guard.admit(normalize_email(email), client.ip, std::move(device_token));
+    std::optional<std::pair<user_record, std::string>> found;
+    std::exception_ptr failure;
+    try {
+        found = co_await check_password(email, password);
+    } catch (...) {
+        failure = std::current_exception();
     }
+    if (failure) {
+        // Busy or a store down: nothing was judged, so nothing stays counted.
+        co_await p_.guard.abandoned(attempt);
+        std::rethrow_exception(failure);
+    }
+    if (!found)
+        throw invalid_credentials(); // stays counted against the address and the account or device
+    co_await p_.guard.succeeded(attempt);
     auto& user = found->first;
     if (!user.email_verified)
         throw problem(http::status::forbidden, "EMAIL_NOT_VERIFIED", "confirm the email address first");
-    co_await p_.limiter.reset(p_.cfg.login_failures_per_account, account_key);
 
     auto session = co_await p_.db.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
@@ -191,7 +222,7 @@ net::awaitable<sign_in> account_service::login(std::string email, std::string pa
             common::log::warn("accounts.rehash", {{"user_id", user.id}, {"error", e.what()}});
         }
     }
-    co_return sign_in{std::move(session), std::move(user)};
+    co_return sign_in{std::move(session), std::move(user), p_.guard.device_token(attempt)};
 }
 
 net::awaitable<void> account_service::logout(const std::string& user_id, const std::string& session_id)
@@ -232,6 +263,10 @@ net::awaitable<void> account_service::reset_password(std::string token, std::str
     if (!user_id)
         throw invalid_token();
     co_await p_.bus.user_changed(*user_id);
+    // The reset proves the owner: lift a lock strangers' guesses put on the account.
+    auto account = co_await p_.users.find(*user_id);
+    if (account)
+        co_await p_.guard.lift(normalize_email(account->email));
 }
 
 net::awaitable<sign_in> account_service::accept_invite(std::string token, std::string password,
@@ -256,7 +291,7 @@ net::awaitable<sign_in> account_service::accept_invite(std::string token, std::s
             return std::nullopt;
         auto session = p_.sessions.create(tx, user->id, client.user_agent, client.ip);
         tx.commit();
-        return sign_in{std::move(session), std::move(*user)};
+        return sign_in{std::move(session), std::move(*user), {}};
     });
     if (!result)
         throw invalid_token();

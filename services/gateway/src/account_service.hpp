@@ -21,6 +21,7 @@ namespace gateway {
 struct settings;
 class mail_outbox;
 class mail_worker;
+class login_guard;
 class mode_linker;
 class session_bus;
 
@@ -36,6 +37,8 @@ struct sign_in
 {
     new_session session;
     user_record user;
+    /** For logins: the client's device token (login_guard), to present at its next login. */
+    std::string device_token;
 };
 
 /**
@@ -54,6 +57,7 @@ public:
         common::db::pg_pool& db;
         common::blocking_pool& hash_pool;
         common::ratelimit::limiter& limiter;
+        login_guard& guard;
         user_store& users;
         session_store& sessions;
         mail_outbox& outbox;
@@ -71,7 +75,9 @@ public:
                                               const client_info& client);
     net::awaitable<user_record> verify_email(std::string token);
     net::awaitable<void> resend_verification(std::string email);
-    net::awaitable<sign_in> login(std::string email, std::string password, const client_info& client);
+    /** `device_token`: what an earlier login on this client returned (see login_guard). */
+    net::awaitable<sign_in> login(std::string email, std::string password, const client_info& client,
+                                  std::optional<std::string> device_token = std::nullopt);
     net::awaitable<void> logout(const std::string& user_id, const std::string& session_id);
     net::awaitable<void> forgot_password(std::string email);
     net::awaitable<void> reset_password(std::string token, std::string password);
@@ -90,6 +96,9 @@ private:
     net::awaitable<void> mail_token_if(const std::string& email, token_purpose purpose,
                                        bool (*wanted)(const user_record&));
     net::awaitable<bool> verify_password(std::string hash, std::string password);
+    /** The account with this address and whether `password` is its password (a dummy hash otherwise). */
+    net::awaitable<std::optional<std::pair<user_record, std::string>>> check_password(const std::string& email,
+                                                                                      const std::string& password);
 
     parts p_;
     std::string dummy_hash_;

@@ -5,6 +5,7 @@
 #include "live/hub.hpp"
 #include "live/notices.hpp"
 #include "live/routes.hpp"
+#include "login_guard.hpp"
 #include "mail_outbox.hpp"
 #include "mail_worker.hpp"
 #include "member_flow.hpp"
@@ -73,10 +74,11 @@ struct app::impl
         , sessions(host.db(), cfg.session_idle_timeout, cfg.session_lifetime)
         , auth(sessions, cache, host.metrics())
         , limiter(host.redis(), limiter_options(cfg))
+        , guard(cfg, limiter)
         , outbox(host.db(), cipher)
         , mailer(net::make_strand(host.ioc()), outbox, cfg, host.metrics())
         , linker(net::make_strand(host.ioc()), users, mode, cfg, host.metrics())
-        , accounts({cfg, host.db(), hash_pool, limiter, users, sessions, outbox, mailer, linker, bus})
+        , accounts({cfg, host.db(), hash_pool, limiter, guard, users, sessions, outbox, mailer, linker, bus})
         , access(mode, linker, users, bus)
         , members(host.db())
         , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer})
@@ -143,6 +145,7 @@ struct app::impl
     session_store sessions;
     session_auth auth;
     common::ratelimit::limiter limiter;
+    login_guard guard;
     mail_outbox outbox;
     mail_worker mailer;
     mode_linker linker;

@@ -86,6 +86,7 @@ settings load_settings(const common::config::env& e)
     auto cores = static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency()));
     s.password_hash_threads =
         static_cast<std::size_t>(e.integer("MB_PASSWORD_HASH_THREADS", std::max<std::int64_t>(1, cores / 2), 1, 64));
+    s.password_hash_queue = static_cast<std::size_t>(e.integer("MB_PASSWORD_HASH_QUEUE", 64, 1, 100'000));
 
     s.verify_token_ttl = e.duration("MB_VERIFY_TOKEN_TTL", s.verify_token_ttl);
     s.reset_token_ttl = e.duration("MB_RESET_TOKEN_TTL", s.reset_token_ttl);
@@ -94,6 +95,8 @@ settings load_settings(const common::config::env& e)
     s.mail_retry_max = e.duration("MB_MAIL_RETRY_MAX", s.mail_retry_max);
 
     s.login_failures_per_account = rate(e, "MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", s.login_failures_per_account);
+    s.login_failures_per_device.limit = s.login_failures_per_account.limit;
+    s.login_failures_per_device.window = s.login_failures_per_account.window;
     s.login_failures_per_ip = rate(e, "MB_RATE_LOGIN_FAILURES_PER_IP", s.login_failures_per_ip);
     s.registrations_per_ip = rate(e, "MB_RATE_REGISTRATIONS_PER_IP", s.registrations_per_ip);
     s.verification_mails_per_address = rate(e, "MB_RATE_VERIFICATION_MAILS", s.verification_mails_per_address);

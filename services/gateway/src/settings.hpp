@@ -32,6 +32,8 @@ struct settings
     std::chrono::milliseconds session_cache_ttl{30'000};
     std::size_t session_cache_size = 100'000;
     std::size_t password_hash_threads = 1;
+    /** Password checks that may wait for a hashing thread; past it, 503 BUSY. */
+    std::size_t password_hash_queue = 64;
 
     std::chrono::milliseconds verify_token_ttl{std::chrono::hours(24)};
     std::chrono::milliseconds reset_token_ttl{std::chrono::hours(1)};
@@ -43,6 +45,8 @@ struct settings
     // Abuse protection, shared by all instances through Redis.
     common::ratelimit::rule login_failures_per_account{"login_fail_account", 10, std::chrono::minutes(15)};
     common::ratelimit::rule login_failures_per_ip{"login_fail_ip", 100, std::chrono::minutes(15)};
+    /** Per known device (a valid device token): the per-account numbers, counted per device. */
+    common::ratelimit::rule login_failures_per_device{"login_fail_device", 10, std::chrono::minutes(15)};
     common::ratelimit::rule registrations_per_ip{"register_ip", 20, std::chrono::hours(1)};
     common::ratelimit::rule verification_mails_per_address{"verify_mail", 1, std::chrono::minutes(1)};
     common::ratelimit::rule reset_mails_per_address{"reset_mail", 1, std::chrono::minutes(1)};

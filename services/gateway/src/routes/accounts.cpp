@@ -20,7 +20,10 @@ namespace {
 
 json::object sign_in_json(const sign_in& s)
 {
-    return json::object{{"token", s.session.token}, {"expiresAt", s.session.expires_at}, {"user", to_json(s.user)}};
+    json::object o{{"token", s.session.token}, {"expiresAt", s.session.expires_at}, {"user", to_json(s.user)}};
+    if (!s.device_token.empty())
+        o["deviceToken"] = s.device_token;
+    return o;
 }
 
 json::object user_json(const user_record& u)
@@ -93,8 +96,12 @@ void add_account_routes(web::router& r, services& svc)
 
     r.add(http::verb::post, "/v1/auth/login", [&acc, trust](request& req, request_context& ctx) -> net::awaitable<response> {
         auto body = web::parse_json_object(req);
+        std::optional<std::string> device;
+        if (auto d = web::optional_string(body, "deviceToken"))
+            device = std::string(*d);
         auto s = co_await acc.login(std::string(web::require_string(body, "email")),
-                                    std::string(web::require_string(body, "password")), client_of(req, ctx, trust));
+                                    std::string(web::require_string(body, "password")), client_of(req, ctx, trust),
+                                    std::move(device));
         co_return web::json_response(req, http::status::ok, sign_in_json(s));
     });
 
