@@ -188,6 +188,9 @@ account_service::check_password(const std::string& email, const std::string& pas
 net::awaitable<sign_in> account_service::login(std::string email, std::string password, const client_info& client,
                                                std::optional<std::string> device_token)
 {
+    // A full hashing queue refuses before anything is counted or looked up: cheap to say no to.
+    if (p_.hash_pool.waiting() >= p_.cfg.password_hash_queue)
+        throw hashing_busy();
     // Counted before the password is checked (login_guard), settled by the outcome.
     auto attempt = co_await p_.guard.admit(normalize_email(email), client.ip, std::move(device_token));
     std::optional<std::pair<user_record, std::string>> found;
