@@ -1,6 +1,7 @@
 #include "support/mode_fixture.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -80,10 +81,8 @@ std::string mode_fixture::stored_mode_key(const std::string& email)
     pqxx::connection c(db.url());
     pqxx::read_transaction tx(c);
     auto r = tx.exec_params1("SELECT id::text, mode_user_key FROM users WHERE email_normalized = lower($1)", email);
-    auto sealed = common::crypto::base64_decode(r[1].as<std::string>());
-    BOOST_REQUIRE(sealed.has_value());
-    auto key = common::crypto::aes256gcm(*common::crypto::base64_decode(gw.env.at("MB_SECRET_KEY")))
-                   .open(*sealed, r[0].as<std::string>());
+    auto key = common::crypto::sealed_text(*common::crypto::base64_decode(gw.env.at("MB_SECRET_KEY")))
+                   .open(r[1].as<std::string>(), r[0].as<std::string>());
     BOOST_REQUIRE(key.has_value());
     return *key;
 }
