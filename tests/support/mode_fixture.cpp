@@ -11,8 +11,14 @@
 namespace test {
 
 mode_fixture::mode_fixture(std::map<std::string, std::string> extra)
+    : mode_fixture(std::move(extra), false)
+{
+}
+
+mode_fixture::mode_fixture(std::map<std::string, std::string> extra, bool via_relay)
     : sim(start_mode_sim({{"MODESIM_LOG_LEVEL", "warn"}}))
-    , gw(start_gateway(db.url(), sim.base_url(), std::move(extra)))
+    , relay(via_relay ? std::make_unique<tcp_relay>("127.0.0.1", sim.port) : nullptr)
+    , gw(start_gateway(db.url(), relay ? relay->rewrite_url(sim.base_url()) : sim.base_url(), std::move(extra)))
 {
 }
 

@@ -73,6 +73,9 @@ common::client::request client::make_request(http::verb method, std::string url,
     common::client::request req;
     req.method = method;
     req.url = std::move(url);
+    // Only reads may be sent twice. A write that may have reached MODE is never sent again, whatever HTTP
+    // says of its method: a PUT .../command moves a device, and a second one is a second actuation.
+    req.idempotent = method == http::verb::get || method == http::verb::head;
     req.headers.reserve(2);
     req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
     req.headers.emplace_back("Accept", "application/json");

@@ -60,7 +60,9 @@ std::optional<range> parse_range(std::string_view header);
 
 /**
  * MODE's REST API (mode-api.md) over the shared HTTP client. Every call names its credential: the
- * project key for BYOU administration, a user's key for everything done on their behalf.
+ * project key for BYOU administration, a user's key for everything done on their behalf. Only GET and
+ * HEAD calls are retried after a dropped connection (http_client's rules); a write that may have
+ * reached MODE is never sent again (a command would move the device twice): it fails with `unavailable`.
  * Thread-safety: shared; calls may run concurrently from any coroutine.
  */
 class client
