@@ -40,9 +40,10 @@ account_service::account_service(parts p)
 {
 }
 
-net::awaitable<void> account_service::prepare()
+void account_service::prepare()
 {
-    dummy_hash_ = co_await hash_password(common::crypto::random_token(16));
+    dummy_hash_ = common::crypto::argon2id_hash(common::crypto::random_token(16));
+    common::log::info("accounts.prepared");
 }
 
 net::awaitable<std::string> account_service::hash_password(std::string password)
