@@ -249,6 +249,8 @@ service_settings load_service_settings(const env& e, std::string_view default_li
     if (s.url_limit > s.header_limit)
         env::fail("MB_URL_LIMIT", "must not exceed MB_HEADER_LIMIT");
     s.ws_message_limit = static_cast<std::size_t>(e.integer("MB_WS_MESSAGE_LIMIT", 64 * 1024, 125, 16 * 1024 * 1024));
+    s.json_max_depth = static_cast<std::size_t>(e.integer("MB_JSON_MAX_DEPTH", 32, 2, 256));
+    s.json_max_members = static_cast<std::size_t>(e.integer("MB_JSON_MAX_MEMBERS", 10'000, 10, 1'000'000));
     s.connections_per_address =
         static_cast<std::size_t>(e.integer("MB_MAX_CONNECTIONS_PER_ADDRESS", 1000, 0, 10'000'000));
     s.header_timeout = e.duration("MB_HEADER_TIMEOUT", s.header_timeout);

@@ -3,6 +3,7 @@
 #include "common/db/migrations.hpp"
 #include "common/log.hpp"
 #include "common/web/health.hpp"
+#include "common/web/json_body.hpp"
 #include "common/web/problem.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -72,6 +73,7 @@ service_host::service_host(std::string name, const config::service_settings& s,
     metrics_->add_callback_gauge("mb_db_pool_waiting", "Database jobs waiting for a pool connection",
                                  [this] { return static_cast<double>(db_.waiting()); });
 
+    web::set_json_limits({s.json_max_depth, s.json_max_members});
     web::server_options o;
     o.body_limit = s.body_limit;
     o.header_limit = s.header_limit;

@@ -287,6 +287,8 @@ BOOST_AUTO_TEST_CASE(service_settings_from_a_minimal_environment)
     BOOST_TEST(s.url_limit == 8U * 1024U);
     BOOST_TEST(s.ws_message_limit == 64U * 1024U);
     BOOST_TEST(s.connections_per_address == 1000U);
+    BOOST_TEST(s.json_max_depth == 32U);
+    BOOST_TEST(s.json_max_members == 10000U);
 }
 
 BOOST_AUTO_TEST_CASE(service_settings_overrides)
@@ -303,6 +305,8 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     v["MB_URL_LIMIT"] = "4096";
     v["MB_WS_MESSAGE_LIMIT"] = "1024";
     v["MB_MAX_CONNECTIONS_PER_ADDRESS"] = "0";
+    v["MB_JSON_MAX_DEPTH"] = "8";
+    v["MB_JSON_MAX_MEMBERS"] = "500";
     v["MB_TLS_CERT_FILE"] = "/etc/mb/cert.pem";
     v["MB_TLS_KEY_FILE"] = "/etc/mb/key.pem";
     auto s = cfg::load_service_settings(env_of(v), "0.0.0.0:8080");
@@ -317,6 +321,8 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     BOOST_TEST(s.url_limit == 4096U);
     BOOST_TEST(s.ws_message_limit == 1024U);
     BOOST_TEST(s.connections_per_address == 0U);
+    BOOST_TEST(s.json_max_depth == 8U);
+    BOOST_TEST(s.json_max_members == 500U);
     BOOST_TEST(s.tls_cert_file == "/etc/mb/cert.pem");
     BOOST_TEST(s.tls_key_file == "/etc/mb/key.pem");
 }

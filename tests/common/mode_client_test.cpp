@@ -135,6 +135,10 @@ BOOST_AUTO_TEST_CASE(failures_map_to_the_contract)
     p = mode::to_problem(mode::error(failure::timeout, 0, "", "x"));
     BOOST_TEST(status_of(p) == 504U);
     BOOST_TEST(p.code() == "MODE_TIMEOUT");
+    p = mode::to_problem(mode::error(failure::outcome_unknown, 0, "", "x"));
+    BOOST_TEST(status_of(p) == 502U);
+    BOOST_TEST(p.code() == "MODE_OUTCOME_UNKNOWN");
+    BOOST_TEST(p.headers().empty()); // no Retry-After: a retry may repeat the effect
     p = mode::to_problem(mode::error(failure::bad_answer, 200, "", "x"));
     BOOST_TEST(status_of(p) == 502U);
     // The detail never carries what MODE said beyond its reason.

@@ -33,4 +33,15 @@ BOOST_AUTO_TEST_CASE(each_mail_says_what_it_is_and_how_long_the_link_lasts)
     BOOST_TEST(invite.html.find("https://x/accept-invite?token=t") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(link_tokens_are_redacted_for_logs)
+{
+    auto link = gateway::token_link("https://app.example.com", "/verify-email", "abc_DEF-123");
+    auto text = "Open this link:\n\n" + link + "\n\nor " + link + ".";
+    BOOST_TEST(gateway::without_link_tokens(text) ==
+               "Open this link:\n\nhttps://app.example.com/verify-email?token=REDACTED\n\n"
+               "or https://app.example.com/verify-email?token=REDACTED.");
+    BOOST_TEST(gateway::without_link_tokens("no link here") == "no link here");
+    BOOST_TEST(gateway::without_link_tokens("?token=") == "?token=REDACTED");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 #include "support/wait.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -150,9 +151,8 @@ BOOST_FIXTURE_TEST_CASE(register_links_the_account_to_a_new_mode_user, fixture)
     pqxx::read_transaction tx(c);
     auto row = tx.exec_params1("SELECT password_hash, mode_user_key FROM users WHERE id = $1::uuid", id);
     BOOST_TEST(row[0].as<std::string>().rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0) == 0U);
-    auto sealed = common::crypto::base64_decode(row[1].as<std::string>());
-    BOOST_REQUIRE(sealed.has_value());
-    auto key = common::crypto::aes256gcm(*common::crypto::base64_decode(gw.env.at("MB_SECRET_KEY"))).open(*sealed, id);
+    auto key = common::crypto::sealed_text(*common::crypto::base64_decode(gw.env.at("MB_SECRET_KEY")))
+                   .open(row[1].as<std::string>(), id);
     BOOST_REQUIRE(key.has_value());
     auto session = test::http_call(sim.port, http::verb::get, "/userSession", {}, {{"Authorization", "ModeCloud " + *key}});
     BOOST_TEST(session.status == 200U, session);

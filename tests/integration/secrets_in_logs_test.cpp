@@ -6,6 +6,7 @@
 #include "support/wait.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -77,11 +78,9 @@ BOOST_AUTO_TEST_CASE(no_secret_of_any_kind_appears_in_the_services_logs)
         std::vector<std::string> keys;
         pqxx::connection c(db.url());
         pqxx::read_transaction tx(c);
-        common::crypto::aes256gcm box(*common::crypto::base64_decode(secret_key));
+        common::crypto::sealed_text box(*common::crypto::base64_decode(secret_key));
         for (const auto& row : tx.exec("SELECT id::text, mode_user_key FROM users WHERE mode_user_key IS NOT NULL")) {
-            auto sealed = common::crypto::base64_decode(row[1].as<std::string>());
-            BOOST_TEST_REQUIRE(sealed.has_value());
-            auto key = box.open(*sealed, row[0].as<std::string>());
+            auto key = box.open(row[1].as<std::string>(), row[0].as<std::string>());
             BOOST_TEST_REQUIRE(key.has_value());
             keys.push_back(*key);
         }

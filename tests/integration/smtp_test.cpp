@@ -476,6 +476,9 @@ BOOST_AUTO_TEST_CASE(bad_options_are_rejected_without_echoing_the_url)
         "smtp://user:" + secret + "@",
         "not a url " + secret,
         "",
+        // A requirement that cannot be honoured as written is refused, never dropped.
+        "smtp://user:" + secret + "@host:25?startls=required",
+        "smtp://user:" + secret + "@host:25?starttls=yes",
     };
     for (const auto& url : urls) {
         BOOST_TEST_CONTEXT(url)
@@ -502,6 +505,10 @@ BOOST_AUTO_TEST_CASE(bad_options_are_rejected_without_echoing_the_url)
     BOOST_TEST(sender.server() == "smtp://127.0.0.1:25");
     o.url = "SMTPS://user:" + secret + "@Mail.Example.COM";
     BOOST_TEST(mail::smtp_sender(o).server() == "smtps://mail.example.com:465");
+    o.url = "smtp://mail.example.com:587?starttls=required";
+    BOOST_TEST(mail::smtp_sender(o).server() == "smtp://mail.example.com:587");
+    o.url = "smtp://mail.example.com:587?starttls=opportunistic";
+    BOOST_TEST(mail::smtp_sender(o).server() == "smtp://mail.example.com:587");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -276,4 +276,26 @@ BOOST_AUTO_TEST_CASE(gateway_refuses_a_server_certificate_it_cannot_verify)
     BOOST_TEST(sink.messages().empty(), sink.messages().size() << " message(s) stored");
 }
 
+// `?starttls=required` in the URL: STARTTLS or nothing. A server that does not offer it gets no mail in
+// clear text (the mail stays queued and is retried, with the reason logged); one that does gets it over TLS.
+BOOST_AUTO_TEST_CASE(gateway_never_sends_in_clear_when_the_url_requires_starttls)
+{
+    tls_sink plain({.tls = false, .implicit_tls = false, .auth = "", .auth_in_clear = false, .cert = nullptr});
+    ca_bundle bundle(test::localhost_cert());
+    tls_gateway g("smtp://127.0.0.1:" + std::to_string(plain.port) + "?starttls=required", bundle);
+    g.register_account(test::unique_email("smtp-required"));
+    BOOST_REQUIRE_MESSAGE(attempted_three_times_or_delivered(plain), "the gateway did not try to send:\n"
+                                                                         << plain.proc->output());
+    BOOST_TEST(plain.messages().empty(), plain.messages().size() << " message(s) stored in clear text");
+    auto log = g.gw.proc->output();
+    BOOST_TEST(log.find("\"what\":\"mail.retry\"") != std::string::npos, log.substr(0, 4000));
+    BOOST_TEST(log.find("STARTTLS") != std::string::npos, log.substr(0, 4000));
+
+    tls_sink offering({.tls = true, .implicit_tls = false, .auth = "", .auth_in_clear = false, .cert = nullptr});
+    tls_gateway g2("smtp://127.0.0.1:" + std::to_string(offering.port) + "?starttls=required", bundle);
+    auto rcpt = test::unique_email("smtp-required-ok");
+    g2.register_account(rcpt);
+    BOOST_TEST(mail_for(offering, rcpt, g2).at("tls").as_bool());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 #include "support/mode_fixture.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -10,8 +11,14 @@
 namespace test {
 
 mode_fixture::mode_fixture(std::map<std::string, std::string> extra)
+    : mode_fixture(std::move(extra), false)
+{
+}
+
+mode_fixture::mode_fixture(std::map<std::string, std::string> extra, bool via_relay)
     : sim(start_mode_sim({{"MODESIM_LOG_LEVEL", "warn"}}))
-    , gw(start_gateway(db.url(), sim.base_url(), std::move(extra)))
+    , relay(via_relay ? std::make_unique<tcp_relay>("127.0.0.1", sim.port) : nullptr)
+    , gw(start_gateway(db.url(), relay ? relay->rewrite_url(sim.base_url()) : sim.base_url(), std::move(extra)))
 {
 }
 
@@ -80,10 +87,8 @@ std::string mode_fixture::stored_mode_key(const std::string& email)
     pqxx::connection c(db.url());
     pqxx::read_transaction tx(c);
     auto r = tx.exec_params1("SELECT id::text, mode_user_key FROM users WHERE email_normalized = lower($1)", email);
-    auto sealed = common::crypto::base64_decode(r[1].as<std::string>());
-    BOOST_REQUIRE(sealed.has_value());
-    auto key = common::crypto::aes256gcm(*common::crypto::base64_decode(gw.env.at("MB_SECRET_KEY")))
-                   .open(*sealed, r[0].as<std::string>());
+    auto key = common::crypto::sealed_text(*common::crypto::base64_decode(gw.env.at("MB_SECRET_KEY")))
+                   .open(r[1].as<std::string>(), r[0].as<std::string>());
     BOOST_REQUIRE(key.has_value());
     return *key;
 }

@@ -4,9 +4,11 @@
 
 #include "support/account_flow.hpp"
 #include "support/stack.hpp"
+#include "support/tcp_relay.hpp"
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace test {
@@ -14,9 +16,12 @@ namespace test {
 struct mode_fixture
 {
     explicit mode_fixture(std::map<std::string, std::string> extra = {});
+    /** With `via_relay`, the gateway reaches the emulator through `relay` (to hold or cut its calls). */
+    mode_fixture(std::map<std::string, std::string> extra, bool via_relay);
 
     scratch_database db;
     running_service sim;
+    std::unique_ptr<tcp_relay> relay; // null unless via_relay
     running_service gw;
 
     /** A verified, linked, logged-in user: {email, session token}. */

@@ -33,6 +33,7 @@ struct tcp_relay::impl
     std::string marker; // guarded by trap_mutex; empty when no trap is armed
     std::atomic<bool> fired{false};
     std::atomic<bool> released{false};
+    std::atomic<bool> cut{false};
     std::thread thread;
 
     // Bytes from `from` to `to`; while frozen, what was read is held and nothing more is read.
@@ -54,6 +55,12 @@ struct tcp_relay::impl
                     }
                 }
                 while (frozen.load() || (!upstream && held->load() && !released.load())) {
+                    if (!upstream && held->load() && cut.load()) {
+                        boost::system::error_code ec;
+                        from->close(ec);
+                        to->close(ec);
+                        co_return;
+                    }
                     pause.expires_after(std::chrono::milliseconds(10));
                     co_await pause.async_wait(net::use_awaitable);
                 }
@@ -135,6 +142,7 @@ void tcp_relay::hold_replies_after(std::string marker)
     impl_->marker = std::move(marker);
     impl_->fired = false;
     impl_->released = false;
+    impl_->cut = false;
 }
 
 bool tcp_relay::trapped() const
@@ -145,6 +153,11 @@ bool tcp_relay::trapped() const
 void tcp_relay::release()
 {
     impl_->released = true;
+}
+
+void tcp_relay::cut_held()
+{
+    impl_->cut = true;
 }
 
 std::string tcp_relay::rewrite_url(const std::string& url) const

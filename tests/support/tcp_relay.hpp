@@ -33,6 +33,12 @@ public:
     void hold_replies_after(std::string marker);
     bool trapped() const;
     void release();
+    /**
+     * Closes the trapped connection, both ways, without passing on the held replies: to its client, a
+     * server that took the request and dropped the connection before answering (the request may well have
+     * had its effect).
+     */
+    void cut_held();
 
     /** `url` (scheme://user:pass@host:port/path) with its host and port replaced by the relay's. */
     std::string rewrite_url(const std::string& url) const;

@@ -88,6 +88,8 @@ struct service_settings
     std::size_t header_limit = 16 * 1024;   // request line and headers (larger: 431)
     std::size_t url_limit = 8 * 1024;       // the request target (longer: 414)
     std::size_t ws_message_limit = 64 * 1024; // a WebSocket message from a client (larger: closed, 1009)
+    std::size_t json_max_depth = 32;        // nesting of a JSON request body (deeper: 400 JSON_TOO_DEEP)
+    std::size_t json_max_members = 10'000;  // its members and elements (more: 413 JSON_TOO_LARGE)
     std::size_t connections_per_address = 1000; // open connections from one peer address; 0: no limit
     std::chrono::milliseconds header_timeout{10'000}; // a client must send its headers within this
     std::chrono::milliseconds body_timeout{30'000};   // ... and its body within this

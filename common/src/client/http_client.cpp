@@ -37,10 +37,11 @@ std::string_view to_string(error_kind k) noexcept
     return "unknown";
 }
 
-error::error(error_kind k, const std::string& what, boost::system::error_code ec)
+error::error(error_kind k, const std::string& what, boost::system::error_code ec, bool request_sent)
     : std::runtime_error(what)
     , kind_(k)
     , code_(ec)
+    , request_sent_(request_sent)
 {}
 
 namespace detail {
@@ -295,17 +296,19 @@ throw_failure(const attempt_outcome& out, const request_target& t, const request
 {
     const std::string prefix = std::string(http::to_string(req.method)) + " " + t.display + ": ";
     const auto& ec = out.ec;
+    // Bytes of the request reached the server: it may have acted on them.
+    const bool sent = out.where == phase::read || (out.where == phase::write && out.written > 0);
     if (out.timed_out) {
         const char* during = out.where == phase::read    ? "waiting for the response"
                              : out.where == phase::write ? "sending the request"
                                                          : "connecting";
-        throw error(error_kind::timeout, prefix + "timed out " + during, ec);
+        throw error(error_kind::timeout, prefix + "timed out " + during, ec, sent);
     }
     switch (out.where) {
     case phase::resolve:
-        throw error(error_kind::unreachable, prefix + "cannot resolve host: " + ec.message(), ec);
+        throw error(error_kind::unreachable, prefix + "cannot resolve host: " + ec.message(), ec, sent);
     case phase::connect:
-        throw error(error_kind::unreachable, prefix + "cannot connect: " + ec.message(), ec);
+        throw error(error_kind::unreachable, prefix + "cannot connect: " + ec.message(), ec, sent);
     case phase::handshake:
         if (!out.certificate_problem.empty())
             throw error(
@@ -313,24 +316,22 @@ throw_failure(const attempt_outcome& out, const request_target& t, const request
                 prefix + "TLS certificate rejected: " + out.certificate_problem,
                 ec
             );
-        throw error(error_kind::unreachable, prefix + "TLS handshake failed: " + ec.message(), ec);
+        throw error(error_kind::unreachable, prefix + "TLS handshake failed: " + ec.message(), ec, sent);
     case phase::write:
         throw error(
-            error_kind::unreachable, prefix + "sending the request failed: " + ec.message(), ec
-        );
+            error_kind::unreachable, prefix + "sending the request failed: " + ec.message(), ec, sent);
     case phase::read:
     case phase::done:
         break;
     }
     if (ec == http::error::body_limit)
-        throw error(error_kind::bad_response, prefix + "response body over the limit", ec);
+        throw error(error_kind::bad_response, prefix + "response body over the limit", ec, sent);
     if (is_malformed(ec))
-        throw error(error_kind::bad_response, prefix + "malformed response: " + ec.message(), ec);
+        throw error(error_kind::bad_response, prefix + "malformed response: " + ec.message(), ec, sent);
     if (ec == http::error::end_of_stream)
-        throw error(error_kind::unreachable, prefix + "connection closed before the response", ec);
+        throw error(error_kind::unreachable, prefix + "connection closed before the response", ec, sent);
     throw error(
-        error_kind::unreachable, prefix + "reading the response failed: " + ec.message(), ec
-    );
+        error_kind::unreachable, prefix + "reading the response failed: " + ec.message(), ec, sent);
 }
 
 } // namespace

@@ -179,6 +179,17 @@ smtp_sender::smtp_sender(smtp_options o)
     if (options_.connect_timeout.count() <= 0 || options_.timeout.count() <= 0)
         throw std::invalid_argument("smtp timeouts must be positive");
 
+    // The one query parameter: starttls=required (STARTTLS or no mail) or starttls=opportunistic (the
+    // default: STARTTLS when offered). Anything else is refused, so a misspelt requirement is never
+    // silently dropped.
+    for (auto param : parsed->params()) {
+        if (param.key != "starttls")
+            throw std::invalid_argument("smtp url: unknown query parameter (only starttls=required|opportunistic)");
+        if (param.value == "required")
+            starttls_required_ = true;
+        else if (param.value != "opportunistic")
+            throw std::invalid_argument("smtp url: starttls must be required or opportunistic");
+    }
     implicit_tls_ = scheme == "smtps";
     user_ = parsed->user();
     password_ = parsed->password();
@@ -219,8 +230,9 @@ void smtp_sender::send(const message& m, std::string_view rendered) const
     set(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, response_s);
     // One connection per send, closed (QUIT) inside curl_easy_perform.
     set(c, CURLOPT_FORBID_REUSE, 1L);
-    // STARTTLS when offered; mandatory when a password would otherwise cross in clear text.
-    bool require_tls = implicit_tls_ || !user_.empty() || !password_.empty();
+    // STARTTLS when offered; mandatory when the URL says so, or when a password would otherwise cross in
+    // clear text. Mandatory means curl gives up (CURLE_USE_SSL_FAILED) rather than go on without it.
+    bool require_tls = implicit_tls_ || starttls_required_ || !user_.empty() || !password_.empty();
     set(c, CURLOPT_USE_SSL, static_cast<long>(require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     set(c, CURLOPT_SSL_VERIFYPEER, 1L);
     set(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -254,6 +266,8 @@ void smtp_sender::send(const message& m, std::string_view rendered) const
         what += curl_easy_strerror(rc);
         if (error_buffer[0] != '\0')
             what += std::string(" (") + error_buffer.data() + ")";
+        if (rc == CURLE_USE_SSL_FAILED)
+            what += "; TLS is required (STARTTLS), so the mail was not sent in clear text";
         if (t.failed_code != 0)
             what += std::string("; reply to ") + stage_name(t.failed_at) + ": " + t.failed_reply;
     }

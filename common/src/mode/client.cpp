@@ -52,6 +52,10 @@ web::problem to_problem(const error& e)
         return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE failed to answer the request");
     case failure::timeout:
         return web::problem(http::status::gateway_timeout, "MODE_TIMEOUT", "MODE did not answer in time");
+    case failure::outcome_unknown:
+        return web::problem(http::status::bad_gateway, "MODE_OUTCOME_UNKNOWN",
+                            "the connection to MODE broke after the request was sent: it may have been carried out; "
+                            "check before repeating it");
     case failure::bad_answer:
         break;
     }
@@ -73,6 +77,9 @@ common::client::request client::make_request(http::verb method, std::string url,
     common::client::request req;
     req.method = method;
     req.url = std::move(url);
+    // Only reads may be sent twice. A write that may have reached MODE is never sent again, whatever HTTP
+    // says of its method: a PUT .../command moves a device, and a second one is a second actuation.
+    req.idempotent = method == http::verb::get || method == http::verb::head;
     req.headers.reserve(2);
     req.headers.emplace_back("Authorization", "ModeCloud " + std::string(key));
     req.headers.emplace_back("Accept", "application/json");
@@ -94,6 +101,7 @@ net::awaitable<common::client::response> client::exchange_full(common::client::r
     if (!req.timeout)
         req.timeout = timeout_;
     auto method = req.method;
+    const bool retryable = req.idempotent.value_or(true);
     // Names the call in errors and logs; never the key or the body.
     auto what = [&] { return fmt::format("{} {}", std::string(http::to_string(method)), path); };
     common::client::response res;
@@ -102,6 +110,7 @@ net::awaitable<common::client::response> client::exchange_full(common::client::r
     } catch (const common::client::error& e) {
         auto kind = e.kind() == common::client::error_kind::timeout       ? failure::timeout
                     : e.kind() == common::client::error_kind::bad_response ? failure::bad_answer
+                    : !retryable && e.request_sent()                       ? failure::outcome_unknown
                                                                             : failure::unavailable;
         throw error(kind, 0, "", fmt::format("MODE {}: {}", what(), e.what()));
     }

@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <fmt/format.h>
+
 namespace common::web {
 
 namespace {
@@ -26,7 +28,75 @@ bool is_json_media_type(std::string_view ct)
     return lower == "application/json" || (lower.size() > 5 && lower.ends_with("+json"));
 }
 
+json_limits limits_in_force;
+
+/** Object members and array elements of `v`, at any depth; stops counting past `cap`. */
+std::size_t count_members(const json::value& v, std::size_t cap)
+{
+    std::size_t n = 0;
+    auto walk = [&](auto& self, const json::value& x) -> void {
+        if (n > cap)
+            return;
+        if (const auto* a = x.if_array()) {
+            n += a->size();
+            for (const auto& item : *a)
+                self(self, item);
+        } else if (const auto* o = x.if_object()) {
+            n += o->size();
+            for (const auto& kv : *o)
+                self(self, kv.value());
+        }
+    };
+    walk(walk, v);
+    return n;
+}
+
 } // namespace
+
+void set_json_limits(json_limits l)
+{
+    limits_in_force = l;
+}
+
+const json_limits& current_json_limits() noexcept
+{
+    return limits_in_force;
+}
+
+json::value parse_json_limited(std::string_view text, json_fault& fault)
+{
+    const auto& l = current_json_limits();
+    json::parse_options opt;
+    opt.max_depth = l.max_depth;
+    boost::system::error_code ec;
+    fault = json_fault::none;
+    json::value v = json::parse(text, ec, {}, opt);
+    if (ec == json::error::too_deep)
+        fault = json_fault::too_deep;
+    else if (ec)
+        fault = json_fault::malformed;
+    else if (count_members(v, l.max_members) > l.max_members)
+        fault = json_fault::too_large;
+    if (fault != json_fault::none)
+        return json::value();
+    return v;
+}
+
+std::string describe(json_fault f)
+{
+    const auto& l = current_json_limits();
+    switch (f) {
+    case json_fault::malformed:
+        return "the request body is not valid JSON";
+    case json_fault::too_deep:
+        return fmt::format("the request body nests arrays and objects deeper than {} levels", l.max_depth);
+    case json_fault::too_large:
+        return fmt::format("the request body has more than {} members and elements", l.max_members);
+    case json_fault::none:
+        break;
+    }
+    return "the request body is fine";
+}
 
 bool contains_nul(const json::value& v, std::string* member)
 {
@@ -60,10 +130,14 @@ json::object parse_json_object(const request& req)
     if (!ct.empty() && !is_json_media_type(std::string_view(ct.data(), ct.size())))
         throw problem(http::status::unsupported_media_type, "UNSUPPORTED_MEDIA_TYPE",
                       "the request body must be application/json");
-    boost::system::error_code ec;
-    json::value v = json::parse(req.body(), ec);
-    if (ec)
-        throw bad_request("MALFORMED_JSON", "the request body is not valid JSON");
+    json_fault fault = json_fault::none;
+    json::value v = parse_json_limited(req.body(), fault);
+    if (fault == json_fault::too_deep)
+        throw bad_request("JSON_TOO_DEEP", describe(fault));
+    if (fault == json_fault::too_large)
+        throw problem(http::status::payload_too_large, "JSON_TOO_LARGE", describe(fault));
+    if (fault != json_fault::none)
+        throw bad_request("MALFORMED_JSON", describe(fault));
     if (!v.is_object())
         throw bad_request("INVALID_REQUEST", "the request body must be a JSON object");
     // PostgreSQL text cannot hold U+0000, and no field of ours has a use for it: refused up front, for

@@ -47,9 +47,10 @@ account_service::account_service(parts p)
 {
 }
 
-net::awaitable<void> account_service::prepare()
+void account_service::prepare()
 {
-    dummy_hash_ = co_await hash_password(common::crypto::random_token(16));
+    dummy_hash_ = common::crypto::argon2id_hash(common::crypto::random_token(16));
+    common::log::info("accounts.prepared");
 }
 
 // Password work waits for a hashing thread only while the queue is short: in a storm the surplus is

@@ -68,8 +68,9 @@ public:
 
     explicit account_service(parts p);
 
-    /** Computes the dummy hash that unknown addresses are checked against (same cost as a real one). */
-    net::awaitable<void> prepare();
+    /** Computes the dummy hash that unknown addresses are checked against (same cost as a real one).
+        Blocking: called once before the service listens, so no login can ever meet it unset. */
+    void prepare();
 
     net::awaitable<user_record> register_user(std::string email, std::string password, std::string name,
                                               const client_info& client);

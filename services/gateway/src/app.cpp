@@ -24,6 +24,7 @@
 
 #include "common/client/http_client.hpp"
 #include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 #include "common/log.hpp"
 #include "common/mode/client.hpp"
 #include "common/mode/event.hpp"
@@ -53,7 +54,7 @@ common::ratelimit::limiter_options limiter_options(const settings& s)
 {
     common::ratelimit::limiter_options o;
     // Keys in Redis are keyed hashes of addresses, so Redis never holds a readable email or IP.
-    o.hash_secret = common::crypto::hmac_sha256(s.secret_key, "modebridge rate limit keys");
+    o.hash_secret = common::crypto::hmac_sha256(s.mac_key, "modebridge rate limit keys");
     return o;
 }
 
@@ -115,10 +116,12 @@ struct app::impl
         // Each loop owns a timer on its strand, so each runs there.
         net::co_spawn(bus.executor(), bus.run(), common::service_host::log_failure("sessions.bus"));
         net::co_spawn(host.ioc(), hub.run(), common::service_host::log_failure("live.hub"));
+        // Before the listener opens: a login for an unknown address must never find the dummy hash unset.
+        accounts.prepare();
         int code = host.run(
             [this]() -> net::awaitable<void> {
-                co_await accounts.prepare();
                 net::co_spawn(mailer.executor(), mailer.run(), common::service_host::log_failure("mail.worker"));
+                net::co_spawn(linker.executor(), linker.reseal_stored_keys(), common::service_host::log_failure("mode.reseal"));
                 co_await net::co_spawn(linker.executor(), linker.run(), net::use_awaitable);
             },
             [this]() -> net::awaitable<void> {
@@ -135,7 +138,7 @@ struct app::impl
 
     settings cfg;
     common::service_host host;
-    common::crypto::aes256gcm cipher;
+    common::crypto::sealed_text cipher;
     common::blocking_pool hash_pool;
     common::client::http_client http;
     common::mode::client mode;

@@ -16,13 +16,11 @@ std::string aad_for(const std::string& to)
     return "mail:" + to;
 }
 
-std::optional<mail_content> open_payload(const common::crypto::aes256gcm& cipher, const std::string& to,
-                                         const std::string& b64)
+// Mails queued by an earlier version (v1 format) still open.
+std::optional<mail_content> open_payload(const common::crypto::sealed_text& cipher, const std::string& to,
+                                         const std::string& sealed)
 {
-    auto raw = common::crypto::base64_decode(b64);
-    if (!raw)
-        return std::nullopt;
-    auto plain = cipher.open(*raw, aad_for(to));
+    auto plain = cipher.open(sealed, aad_for(to));
     if (!plain)
         return std::nullopt;
     boost::system::error_code ec;
@@ -62,7 +60,7 @@ void mail_outbox::enqueue(pqxx::transaction_base& tx, const std::string& to, std
                           const mail_content& c) const
 {
     json::object o{{"subject", c.subject}, {"text", c.text}, {"html", c.html}};
-    auto sealed = common::crypto::base64_encode(cipher_.seal(json::serialize(o), aad_for(to)));
+    auto sealed = cipher_.seal(json::serialize(o), aad_for(to));
     tx.exec_prepared("outbox_insert", to, std::string(kind), sealed);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 #include "common/db/pg_pool.hpp"
 
 #include <pqxx/transaction_base>
@@ -43,7 +43,7 @@ struct queued_mail
 class mail_outbox
 {
 public:
-    mail_outbox(common::db::pg_pool& db, const common::crypto::aes256gcm& cipher)
+    mail_outbox(common::db::pg_pool& db, const common::crypto::sealed_text& cipher)
         : db_(db)
         , cipher_(cipher)
     {
@@ -62,7 +62,7 @@ public:
 
 private:
     common::db::pg_pool& db_;
-    const common::crypto::aes256gcm& cipher_;
+    const common::crypto::sealed_text& cipher_;
 };
 
 } // namespace gateway

@@ -49,6 +49,27 @@ std::string token_link(std::string_view base, std::string_view path, std::string
     return fmt::format("{}{}?token={}", base, path, token);
 }
 
+std::string without_link_tokens(std::string_view text)
+{
+    constexpr std::string_view marker = "?token=";
+    auto url_safe = [](char c) { // the alphabet of our tokens (base64url)
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    };
+    std::string out;
+    out.reserve(text.size());
+    for (auto at = text.find(marker); at != std::string_view::npos; at = text.find(marker)) {
+        out.append(text.substr(0, at + marker.size()));
+        text.remove_prefix(at + marker.size());
+        std::size_t n = 0;
+        while (n < text.size() && url_safe(text[n]))
+            ++n;
+        text.remove_prefix(n);
+        out.append("REDACTED");
+    }
+    out.append(text);
+    return out;
+}
+
 std::string html_escape(std::string_view s)
 {
     std::string out;

@@ -11,6 +11,9 @@ namespace gateway {
 /** `base` + `path` + "?token=" + token: the link a mail carries (tokens are URL-safe). */
 std::string token_link(std::string_view base, std::string_view path, std::string_view token);
 
+/** `text` with the token of every token_link in it replaced by "REDACTED": fit for a log. */
+std::string without_link_tokens(std::string_view text);
+
 /** Escapes text for HTML element content and attribute values. */
 std::string html_escape(std::string_view s);
 

@@ -44,15 +44,36 @@ milliseconds mode_linker::backoff(int attempts) const
 
 std::string mode_linker::seal_key(const std::string& user_id, const std::string& key) const
 {
-    return common::crypto::base64_encode(cipher_.seal(key, user_id));
+    return cipher_.seal(key, user_id);
 }
 
-std::optional<std::string> mode_linker::open_key(const std::string& user_id, const std::string& sealed_b64) const
+std::optional<std::string> mode_linker::open_key(const std::string& user_id, const std::string& sealed) const
 {
-    auto raw = common::crypto::base64_decode(sealed_b64);
-    if (!raw)
-        return std::nullopt;
-    return cipher_.open(*raw, user_id);
+    return cipher_.open(sealed, user_id);
+}
+
+net::awaitable<void> mode_linker::reseal_stored_keys()
+{
+    const std::string prefix(common::crypto::sealed_text::current_prefix);
+    std::string after = "00000000-0000-0000-0000-000000000000";
+    int resealed = 0;
+    int unreadable = 0;
+    for (;;) {
+        auto rows = co_await users_.keys_to_reseal(prefix, after, 100);
+        if (rows.empty())
+            break;
+        for (auto& [id, sealed] : rows) {
+            if (auto key = open_key(id, sealed)) {
+                co_await users_.reseal_key(id, sealed, seal_key(id, *key));
+                ++resealed;
+            } else {
+                ++unreadable;
+            }
+        }
+        after = rows.back().first;
+    }
+    if (resealed > 0 || unreadable > 0)
+        common::log::info("mode.keys_resealed", {{"resealed", resealed}, {"unreadable", unreadable}});
 }
 
 net::awaitable<void> mode_linker::link(const std::string& user_id, link_result& r,

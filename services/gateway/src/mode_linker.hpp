@@ -4,7 +4,7 @@
 
 #include "user_store.hpp"
 
-#include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 #include "common/metrics.hpp"
 #include "common/mode/client.hpp"
 
@@ -68,10 +68,15 @@ public:
     /** The delay before attempt number `attempts + 1`, jittered into [d/2, d]. */
     std::chrono::milliseconds backoff(int attempts) const;
 
-    /** Seals a MODE user key for storage (AES-256-GCM, the account id as associated data). */
+    /** Seals a MODE user key for storage (common::crypto::sealed_text, the account id as associated data). */
     std::string seal_key(const std::string& user_id, const std::string& key) const;
-    /** Opens a stored key; nullopt when it does not open under MB_SECRET_KEY for this account. */
-    std::optional<std::string> open_key(const std::string& user_id, const std::string& sealed_b64) const;
+    /** Opens a stored key, in the current or the v1 format; nullopt when it does not open under
+        MB_SECRET_KEY for this account. */
+    std::optional<std::string> open_key(const std::string& user_id, const std::string& sealed) const;
+
+    /** Seals anew, in the current format, every stored key an earlier version wrote (one pass at startup;
+        keys that do not open are left as they are). */
+    net::awaitable<void> reseal_stored_keys();
 
 private:
     /** Fills `r` as it goes, so a failure half-way still reports the MODE user id it obtained. */
@@ -80,7 +85,7 @@ private:
     user_store& users_;
     common::mode::client& mode_;
     const settings& settings_;
-    common::crypto::aes256gcm cipher_;
+    common::crypto::sealed_text cipher_;
     common::metrics::counter& linked_;
     common::metrics::counter& failed_;
     std::atomic<bool> stopped_{false};

@@ -1,6 +1,7 @@
 #include "settings.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/crypto/keys.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -68,6 +69,7 @@ settings load_settings(const common::config::env& e)
     if (!key || key->size() != 32)
         env::fail("MB_SECRET_KEY", "must be exactly 32 bytes, base64-encoded (openssl rand -base64 32)");
     s.secret_key = std::move(*key);
+    s.mac_key = common::crypto::derive_keys(s.secret_key).mac;
 
     s.public_url = e.url("MB_PUBLIC_URL", {"http", "https"}, std::nullopt,
                          "the public base URL of the gateway for links in emails, e.g. https://app.example.com");

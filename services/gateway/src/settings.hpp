@@ -22,7 +22,8 @@ struct settings
     std::chrono::milliseconds mode_link_retry_min{1'000}; // background linker backoff
     std::chrono::milliseconds mode_link_retry_max{300'000};
 
-    std::string secret_key; // 32 raw bytes (MB_SECRET_KEY is base64)
+    std::string secret_key; // 32 raw bytes (MB_SECRET_KEY is base64); only for common::crypto::sealed_text
+    std::string mac_key;    // HKDF of secret_key for HMAC keys and keyed hashes (common::crypto::derive_keys)
     std::string public_url;
     std::string smtp_url; // empty: mails are logged
     std::string mail_from;

@@ -80,6 +80,11 @@ std::vector<std::pair<std::string, std::string>> user_store::statements()
         {"user_set_linked",
          "UPDATE users SET mode_user_key = $2, mode_linked_at = now(), mode_link_next_attempt_at = NULL, "
          "mode_link_last_error = NULL, updated_at = now() WHERE id = $1::uuid"},
+        // Keyset pages over the stored MODE keys not sealed in the current format ($1: its prefix).
+        {"user_keys_to_reseal",
+         "SELECT id::text, mode_user_key FROM users WHERE mode_user_key IS NOT NULL "
+         "AND left(mode_user_key, length($1)) <> $1 AND id > $2::uuid ORDER BY id LIMIT $3"},
+        {"user_reseal_key", "UPDATE users SET mode_user_key = $3 WHERE id = $1::uuid AND mode_user_key = $2"},
         {"user_link_failed",
          "UPDATE users SET mode_link_attempts = mode_link_attempts + 1, "
          "mode_link_next_attempt_at = now() + $2::bigint * interval '1 millisecond', mode_link_last_error = $3 "
@@ -202,6 +207,27 @@ net::awaitable<void> user_store::set_linked(std::string id, std::string sealed_k
     co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
         tx.exec_prepared("user_set_linked", id, sealed_key_b64);
+        tx.commit();
+    });
+}
+
+net::awaitable<std::vector<std::pair<std::string, std::string>>>
+user_store::keys_to_reseal(std::string current_prefix, std::string after_id, int limit)
+{
+    co_return co_await db_.run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& r : tx.exec_prepared("user_keys_to_reseal", current_prefix, after_id, limit))
+            out.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
+        return out;
+    });
+}
+
+net::awaitable<void> user_store::reseal_key(std::string id, std::string before, std::string after)
+{
+    co_await db_.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        tx.exec_prepared("user_reseal_key", id, before, after);
         tx.commit();
     });
 }

@@ -84,6 +84,12 @@ public:
     net::awaitable<void> set_mode_user_id(std::string id, std::int64_t mode_user_id);
     /** Stores the sealed MODE user key: the account is linked. */
     net::awaitable<void> set_linked(std::string id, std::string sealed_key_b64);
+    /** Up to `limit` stored MODE keys (ids after `after_id`, in id order) whose sealed value does not start
+        with `current_prefix`: {id, sealed}. */
+    net::awaitable<std::vector<std::pair<std::string, std::string>>> keys_to_reseal(std::string current_prefix,
+                                                                                    std::string after_id, int limit);
+    /** Stores `after` as the sealed key, unless the row no longer holds `before` (changed meanwhile). */
+    net::awaitable<void> reseal_key(std::string id, std::string before, std::string after);
     /** Forgets a MODE user key that MODE refuses, so the linker issues a new one (same MODE user). */
     net::awaitable<void> reset_key(std::string id);
     /** Claims the link of one account for `lease`, if it is unlinked and nobody holds it. */

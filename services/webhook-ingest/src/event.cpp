@@ -12,10 +12,11 @@ namespace json = boost::json;
 
 std::optional<incoming_event> parse_event(std::string_view raw_body, std::string& error)
 {
-    boost::system::error_code ec;
-    auto v = json::parse(raw_body, ec);
-    if (ec) {
-        error = "the body is not valid JSON";
+    // Bounded like every request body (MB_JSON_MAX_DEPTH, MB_JSON_MAX_MEMBERS).
+    common::web::json_fault fault = common::web::json_fault::none;
+    auto v = common::web::parse_json_limited(raw_body, fault);
+    if (fault != common::web::json_fault::none) {
+        error = common::web::describe(fault);
         return std::nullopt;
     }
     auto* o = v.if_object();

@@ -86,15 +86,18 @@ std::string_view to_string(error_kind k) noexcept;
 class error : public std::runtime_error
 {
 public:
-    error(error_kind k, const std::string& what, boost::system::error_code ec = {});
+    error(error_kind k, const std::string& what, boost::system::error_code ec = {}, bool request_sent = false);
 
     error_kind kind() const noexcept { return kind_; }
+    /// Some of the request had been written when it failed: the server may have acted on it.
+    bool request_sent() const noexcept { return request_sent_; }
     /// The underlying I/O or parser error, when there was one.
     const boost::system::error_code& code() const noexcept { return code_; }
 
 private:
     error_kind kind_;
     boost::system::error_code code_;
+    bool request_sent_ = false;
 };
 
 namespace detail {

@@ -36,11 +36,14 @@ private:
 struct smtp_options
 {
     /**
-     * `smtp://[user:pass@]host[:port]` (default port 25; STARTTLS when the server offers it, and
-     * required when credentials are given, so a password never crosses in clear text) or
+     * `smtp://[user:pass@]host[:port][?starttls=required]` (default port 25; STARTTLS when the
+     * server offers it, and required when credentials are given, so a password never crosses in
+     * clear text, or when `starttls=required`: then a server without STARTTLS, or a failed
+     * handshake, gets no mail at all, a transient smtp_error) or
      * `smtps://[user:pass@]host[:port]` (default 465; implicit TLS). TLS always verifies the
      * peer certificate and host name against the system CAs. User and password are
-     * percent-decoded. Any path, query or fragment is ignored.
+     * percent-decoded. The only query parameter is `starttls` (`required` or `opportunistic`, the
+     * default); any other is refused. Path and fragment are ignored.
      */
     std::string url;
     std::chrono::milliseconds connect_timeout{5000}; // TCP (and TLS) connect
@@ -79,6 +82,7 @@ private:
     std::string user_;
     std::string password_;
     bool implicit_tls_ = false;
+    bool starttls_required_ = false;
 };
 
 } // namespace common::mail

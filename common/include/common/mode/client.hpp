@@ -20,6 +20,9 @@ enum class failure {
     unavailable, ///< MODE could not be reached, or answered 5xx
     timeout,     ///< no complete answer within the deadline
     bad_answer,  ///< an answer that is not what the API promises
+    /// a write whose connection broke after (some of) it was sent: MODE may have carried it out; it is
+    /// not sent again
+    outcome_unknown,
 };
 
 /** A failed MODE call. `reason` is MODE's upper-case reason (rejected) or empty. Never holds keys. */
@@ -40,7 +43,8 @@ private:
 /**
  * The answer the gateway gives for a failed MODE call (api.md): MODE's 4xx pass through with code
  * `MODE_<REASON>`; unreachable or 5xx → 503/502 `MODE_UNAVAILABLE`; too slow → 504 `MODE_TIMEOUT`;
- * a bad answer → 502 `MODE_UNAVAILABLE`. MODE's 401 means our own credentials were refused, which the
+ * a bad answer → 502 `MODE_UNAVAILABLE`; a write that may have reached MODE before its connection broke →
+ * 502 `MODE_OUTCOME_UNKNOWN` (no Retry-After: repeating it may repeat its effect). MODE's 401 means our own credentials were refused, which the
  * user cannot fix: it becomes a 502 too.
  */
 web::problem to_problem(const error& e);
@@ -60,7 +64,10 @@ std::optional<range> parse_range(std::string_view header);
 
 /**
  * MODE's REST API (mode-api.md) over the shared HTTP client. Every call names its credential: the
- * project key for BYOU administration, a user's key for everything done on their behalf.
+ * project key for BYOU administration, a user's key for everything done on their behalf. Only GET and
+ * HEAD calls are retried after a dropped connection (http_client's rules); a write that may have
+ * reached MODE is never sent again (a command would move the device twice): it fails with
+ * `outcome_unknown`.
  * Thread-safety: shared; calls may run concurrently from any coroutine.
  */
 class client
