@@ -214,6 +214,12 @@ BOOST_AUTO_TEST_CASE(confirm_first_makes_the_membership_on_acceptance)
     auto not_owner = f.call(http::verb::post, path, friend_token, body({{"email", other_email}}));
     BOOST_TEST(not_owner.status == 403U, not_owner);
     BOOST_TEST(members_of(f, owner, home) == everyone);
+    // Nor is an account made here for an address nobody has.
+    auto nobody = test::unique_email("nobody");
+    not_owner = f.call(http::verb::post, path, friend_token, body({{"email", nobody}}));
+    BOOST_TEST(not_owner.status == 403U, not_owner);
+    BOOST_TEST(db_count(f.db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1", nobody) == 0);
+    BOOST_TEST(members_of(f, owner, home) == everyone);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

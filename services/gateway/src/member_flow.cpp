@@ -156,6 +156,15 @@ net::awaitable<void> member_flow::tell(const caller& owner, std::int64_t home_id
     }
 }
 
+net::awaitable<json::value> member_flow::members_if_owner(const caller& owner, std::int64_t home_id)
+{
+    // MODE says who is an owner, through the caller's own key (a non-member gets MODE's own refusal).
+    auto members = json::value(co_await p_.mode.list_all(owner, "/homes/" + std::to_string(home_id) + "/members"));
+    if (role_in(members, p_.mode.mode_user_id(owner)) != std::optional<std::string>("owner"))
+        throw problem(http::status::forbidden, "MODE_PERMISSION_DENIED", "only an owner of the home may add members");
+    co_return members;
+}
+
 net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t home_id, std::string email,
                                                std::string role)
 {
@@ -165,24 +174,31 @@ net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t
     if (role != "member" && role != "owner")
         throw common::web::bad_request("INVALID_REQUEST", "role: must be member or owner");
     (void)p_.mode.mode_user_id(owner); // the owner's own link must be ready
+    // Nothing is created (account, MODE user, mail) for someone who may not add members.
+    auto members = co_await members_if_owner(owner, home_id);
     auto who = co_await find_or_invite(email);
     if (p_.cfg.member_confirm_first)
-        co_return co_await invite_to_confirm(owner, home_id, std::move(who), role);
+        co_return co_await invite_to_confirm(owner, home_id, members, std::move(who), role);
 
     auto mode_id = co_await mode_user_of(who);
     member_result result;
-    json::value add_body = json::object{{"userId", mode_id}, {"role", role}};
     auto path = "/homes/" + std::to_string(home_id);
-    try {
-        co_await p_.mode.call(owner, http::verb::post, path + "/members", &add_body);
-    } catch (const problem& e) {
-        if (e.code() != "MODE_MEMBER_EXISTS")
-            throw;
+    if (auto listed = role_in(members, mode_id)) {
         result.what = member_result::outcome::existing;
-    }
-    if (result.what == member_result::outcome::existing) {
-        auto members = json::value(co_await p_.mode.list_all(owner, path + "/members"));
-        role = role_in(members, mode_id).value_or(role);
+        role = *listed;
+    } else {
+        json::value add_body = json::object{{"userId", mode_id}, {"role", role}};
+        try {
+            co_await p_.mode.call(owner, http::verb::post, path + "/members", &add_body);
+        } catch (const problem& e) {
+            if (e.code() != "MODE_MEMBER_EXISTS")
+                throw;
+            result.what = member_result::outcome::existing; // added meanwhile
+        }
+        if (result.what == member_result::outcome::existing) {
+            auto now_listed = json::value(co_await p_.mode.list_all(owner, path + "/members"));
+            role = role_in(now_listed, mode_id).value_or(role);
+        }
     }
     co_await p_.members.upsert(home_id, who.user.id, role);
     std::string home_name = "a home";
@@ -198,14 +214,10 @@ net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t
     co_return result;
 }
 
-net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner, std::int64_t home_id, invitee who,
-                                                             std::string role)
+net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner, std::int64_t home_id,
+                                                             const json::value& members, invitee who, std::string role)
 {
     auto path = "/homes/" + std::to_string(home_id);
-    // Only an owner may invite: MODE says who is, through the owner's own key.
-    auto members = json::value(co_await p_.mode.list_all(owner, path + "/members"));
-    if (role_in(members, p_.mode.mode_user_id(owner)) != std::optional<std::string>("owner"))
-        throw problem(http::status::forbidden, "MODE_PERMISSION_DENIED", "only an owner of the home may add members");
     if (who.user.mode_user_id) {
         if (auto existing = role_in(members, *who.user.mode_user_id)) {
             co_await p_.members.upsert(home_id, who.user.id, *existing);

@@ -3,6 +3,7 @@
 #include "session_auth.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -75,8 +76,10 @@ private:
     net::awaitable<std::int64_t> mode_user_of(invitee& who);
     net::awaitable<void> tell(const caller& owner, std::int64_t home_id, const std::string& home_name,
                               const invitee& who, const std::string& role);
-    net::awaitable<member_result> invite_to_confirm(const caller& owner, std::int64_t home_id, invitee who,
-                                                    std::string role);
+    /** The home's members as MODE lists them to `owner`; 403 MODE_PERMISSION_DENIED unless an owner. */
+    net::awaitable<json::value> members_if_owner(const caller& owner, std::int64_t home_id);
+    net::awaitable<member_result> invite_to_confirm(const caller& owner, std::int64_t home_id,
+                                                    const json::value& members, invitee who, std::string role);
 
     parts p_;
 };

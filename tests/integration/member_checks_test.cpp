@@ -1,0 +1,65 @@
+// Who may invite: only an owner adds members, and nothing is made for anyone else.
+#include "support/mode_fixture.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace common::aliases;
+using test::db_count;
+using test::has_home;
+using test::members_of;
+using test::mode_fixture;
+
+BOOST_AUTO_TEST_SUITE(members)
+
+namespace {
+
+std::size_t mode_user_count(mode_fixture& f)
+{
+    auto r = f.sim_call(http::verb::get, "/_sim/users");
+    BOOST_REQUIRE_MESSAGE(r.status == 200U, r);
+    return r.json().as_array().size();
+}
+
+int accounts_with(mode_fixture& f, const std::string& email)
+{
+    return db_count(f.db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1", email);
+}
+
+std::string members_path(std::int64_t home)
+{
+    return "/v1/homes/" + std::to_string(home) + "/members";
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_non_owner_creates_nothing, mode_fixture)
+{
+    auto [owner_email, owner] = user("owner");
+    auto [friend_email, friend_token] = user("friend");
+    auto [stranger_email, stranger] = user("stranger");
+    auto home = create_home(owner, "Cellar");
+    BOOST_TEST_REQUIRE(test::post_json(gw, members_path(home), {{"email", friend_email}}, owner).status == 201U);
+
+    // A member and a stranger name an address nobody has: both are refused as MODE refuses them, and no
+    // account, MODE user, membership or mail is made for it.
+    auto victim = test::unique_email("victim");
+    auto before = members_of(*this, owner, home);
+    auto users_before = mode_user_count(*this);
+    test::expect_problem(test::post_json(gw, members_path(home), {{"email", victim}}, friend_token), 403,
+                         "MODE_PERMISSION_DENIED");
+    test::expect_problem(test::post_json(gw, members_path(home), {{"email", victim}, {"role", "owner"}}, stranger),
+                         403, "MODE_MEMBERS_ONLY");
+    BOOST_TEST(accounts_with(*this, victim) == 0);
+    BOOST_TEST(mode_user_count(*this) == users_before);
+    BOOST_TEST(members_of(*this, owner, home) == before);
+
+    // The address is free for its owner to register; the only mail it got is the confirmation.
+    auto reg = test::post_json(gw, "/v1/auth/register",
+                               {{"email", victim}, {"password", test::good_password}, {"name", "Vic"}});
+    BOOST_TEST_REQUIRE(reg.status == 201U, reg);
+    BOOST_TEST_REQUIRE(test::wait_for_mail(victim, "Confirm", std::chrono::seconds(15)).has_value());
+    BOOST_TEST(test::mails_to(victim).size() == 1U);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
