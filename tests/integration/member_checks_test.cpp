@@ -1,4 +1,5 @@
-// Who may invite: only an owner adds members, and nothing is made for anyone else.
+// Who may invite: only an owner adds members, and nothing is made for anyone else; invitations are limited
+// per inviter.
 #include "support/mode_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -60,6 +61,30 @@ BOOST_FIXTURE_TEST_CASE(a_non_owner_creates_nothing, mode_fixture)
     BOOST_TEST_REQUIRE(reg.status == 201U, reg);
     BOOST_TEST_REQUIRE(test::wait_for_mail(victim, "Confirm", std::chrono::seconds(15)).has_value());
     BOOST_TEST(test::mails_to(victim).size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(invitations_are_limited_per_inviter)
+{
+    mode_fixture f(std::map<std::string, std::string>{{"MB_RATE_INVITATIONS_PER_USER", "2/1h"}});
+    auto [owner_email, owner] = f.user("owner");
+    auto [other_email, other] = f.user("other");
+    auto home = f.create_home(owner);
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(test::post_json(f.gw, members_path(home), {{"email", test::unique_email("guest")}}, owner).status ==
+                   201U);
+
+    // The third is refused before anything is made for it.
+    auto third = test::unique_email("third");
+    auto before = members_of(f, owner, home);
+    auto users_before = mode_user_count(f);
+    test::expect_rate_limited(test::post_json(f.gw, members_path(home), {{"email", third}}, owner), "third invitation");
+    BOOST_TEST(accounts_with(f, third) == 0);
+    BOOST_TEST(mode_user_count(f) == users_before);
+    BOOST_TEST(members_of(f, owner, home) == before);
+
+    // The limit is the inviter's: another owner still invites.
+    auto theirs = f.create_home(other);
+    BOOST_TEST(test::post_json(f.gw, members_path(theirs), {{"email", third}}, other).status == 201U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 #include "mail_templates.hpp"
 #include "mail_worker.hpp"
 #include "mode_linker.hpp"
+#include "rate_limits.hpp"
 #include "session_bus.hpp"
 #include "settings.hpp"
 #include "token_store.hpp"
@@ -57,14 +58,7 @@ net::awaitable<bool> account_service::verify_password(std::string hash, std::str
 
 net::awaitable<void> account_service::limit(const common::ratelimit::rule& rule, const std::string& key, bool count)
 {
-    common::ratelimit::decision d;
-    if (count)
-        d = co_await p_.limiter.hit(rule, key);
-    else
-        d = co_await p_.limiter.check(rule, key);
-    if (!d.allowed)
-        throw problem(http::status::too_many_requests, "RATE_LIMITED", "too many attempts; try again later")
-            .with_header("Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count())));
+    co_await enforce_limit(p_.limiter, rule, key, count);
 }
 
 net::awaitable<user_record> account_service::register_user(std::string email, std::string password, std::string name,

@@ -6,6 +6,7 @@
 #include "membership_store.hpp"
 #include "mode_access.hpp"
 #include "mode_linker.hpp"
+#include "rate_limits.hpp"
 #include "settings.hpp"
 #include "token_store.hpp"
 #include "user_store.hpp"
@@ -174,6 +175,8 @@ net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t
     if (role != "member" && role != "owner")
         throw common::web::bad_request("INVALID_REQUEST", "role: must be member or owner");
     (void)p_.mode.mode_user_id(owner); // the owner's own link must be ready
+    // Counted before anything is made: each request may create an account and send a mail.
+    co_await enforce_limit(p_.limiter, p_.cfg.invitations_per_user, owner.user.id, true);
     // Nothing is created (account, MODE user, mail) for someone who may not add members.
     auto members = co_await members_if_owner(owner, home_id);
     auto who = co_await find_or_invite(email);

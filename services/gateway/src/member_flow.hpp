@@ -15,6 +15,9 @@ class pg_pool;
 namespace common::redis {
 class connection;
 }
+namespace common::ratelimit {
+class limiter;
+}
 
 namespace gateway {
 
@@ -58,6 +61,7 @@ public:
         membership_store& members;
         mail_outbox& outbox;
         mail_worker& mailer;
+        common::ratelimit::limiter& limiter;
     };
 
     explicit member_flow(parts p)
