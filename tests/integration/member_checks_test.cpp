@@ -1,5 +1,5 @@
 // Who may invite: only an owner adds members, and nothing is made for anyone else; invitations are limited
-// per inviter.
+// per inviter; an invited address is the person's to register.
 #include "support/mode_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -85,6 +85,41 @@ BOOST_AUTO_TEST_CASE(invitations_are_limited_per_inviter)
     // The limit is the inviter's: another owner still invites.
     auto theirs = f.create_home(other);
     BOOST_TEST(test::post_json(f.gw, members_path(theirs), {{"email", third}}, other).status == 201U);
+}
+
+BOOST_FIXTURE_TEST_CASE(registering_an_invited_address_claims_it, mode_fixture)
+{
+    auto [owner_email, owner] = user("owner");
+    auto home = create_home(owner, "Boathouse");
+    auto invitee = test::unique_email("claimant");
+    auto added = test::post_json(gw, members_path(home), {{"email", invitee}}, owner);
+    BOOST_TEST_REQUIRE(added.status == 201U, added);
+    auto mode_user = added.json().at("userId").as_int64();
+    auto invite = test::token_from_mail(invitee, "invited you");
+
+    // The person registers instead of following the invitation: the invited account becomes theirs.
+    auto reg = test::post_json(gw, "/v1/auth/register",
+                               {{"email", invitee}, {"password", test::good_password}, {"name", "Claire"}});
+    BOOST_TEST_REQUIRE(reg.status == 201U, reg);
+    BOOST_TEST(!reg.json().at("user").at("emailVerified").as_bool());
+    BOOST_TEST(reg.json().at("user").at("name").as_string() == "Claire");
+    // Until the address is confirmed the password opens nothing, and the invitation link no longer sets one.
+    test::expect_problem(test::login(gw, invitee), 403, "EMAIL_NOT_VERIFIED");
+    test::expect_problem(test::post_json(gw, "/v1/auth/accept-invite",
+                                         {{"token", invite}, {"password", "another long password here"}}),
+                         400, "INVALID_TOKEN");
+
+    auto verified = test::post_json(gw, "/v1/auth/verify-email", {{"token", test::token_from_mail(invitee, "Confirm")}});
+    BOOST_TEST_REQUIRE(verified.status == 200U, verified);
+    auto login = test::login(gw, invitee);
+    BOOST_TEST_REQUIRE(login.status == 200U, login);
+    auto session = std::string(login.json().at("token").as_string());
+    // The same account: its membership and its MODE user are kept.
+    BOOST_TEST(has_home(*this, session, home));
+    BOOST_TEST(mode_id(session) == mode_user);
+    BOOST_TEST(accounts_with(*this, invitee) == 1);
+    auto id = std::string(reg.json().at("user").at("id").as_string());
+    BOOST_TEST(sim_call(http::verb::get, "/_sim/users?externalKey=" + id).json().as_array().size() == 1U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
