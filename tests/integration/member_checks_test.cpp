@@ -1,5 +1,6 @@
-// Who may invite: only an owner adds members, and nothing is made for anyone else; invitations are limited
-// per inviter; an invited address is the person's to register.
+// Who may invite, and what an invitation still stands for when it is used: only an owner adds members, and
+// nothing is made for anyone else; invitations are limited per inviter; an invited address is the person's
+// to register; a confirm-first invitation is void once its inviter is no longer an owner of the home.
 #include "support/mode_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -14,6 +15,8 @@ using test::mode_fixture;
 BOOST_AUTO_TEST_SUITE(members)
 
 namespace {
+
+const test::header_list project_key{{"Authorization", "ModeCloud sim-project-key"}};
 
 std::size_t mode_user_count(mode_fixture& f)
 {
@@ -30,6 +33,14 @@ int accounts_with(mode_fixture& f, const std::string& email)
 std::string members_path(std::int64_t home)
 {
     return "/v1/homes/" + std::to_string(home) + "/members";
+}
+
+// Sets a member's role directly in MODE (with the project key), as another owner could.
+void set_role_in_mode(mode_fixture& f, std::int64_t home, std::int64_t mode_user, const std::string& role)
+{
+    auto r = f.sim_call(http::verb::patch, "/homes/" + std::to_string(home) + "/members/" + std::to_string(mode_user),
+                        json::serialize(json::object{{"role", role}}), project_key);
+    BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
 }
 
 } // namespace
@@ -120,6 +131,44 @@ BOOST_FIXTURE_TEST_CASE(registering_an_invited_address_claims_it, mode_fixture)
     BOOST_TEST(accounts_with(*this, invitee) == 1);
     auto id = std::string(reg.json().at("user").at("id").as_string());
     BOOST_TEST(sim_call(http::verb::get, "/_sim/users?externalKey=" + id).json().as_array().size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(an_invitation_is_void_once_its_inviter_is_no_owner)
+{
+    mode_fixture f(std::map<std::string, std::string>{{"MB_MEMBER_FLOW", "confirm-first"}});
+    auto [owner_email, owner] = f.user("owner");
+    auto [co_email, co_owner] = f.user("co");
+    auto [friend_email, friend_token] = f.user("friend");
+    auto home = f.create_home(owner, "Barn");
+    auto co_added = f.sim_call(http::verb::post, "/homes/" + std::to_string(home) + "/members",
+                               json::serialize(json::object{{"userId", f.mode_id(co_owner)}, {"role", "owner"}}),
+                               project_key);
+    BOOST_TEST_REQUIRE(co_added.status == 201U, co_added);
+
+    // Invitations of an existing user and of a newcomer, then the inviter is made a plain member.
+    BOOST_TEST_REQUIRE(test::post_json(f.gw, members_path(home), {{"email", friend_email}}, owner).status == 202U);
+    auto newcomer = test::unique_email("newcomer");
+    BOOST_TEST_REQUIRE(test::post_json(f.gw, members_path(home), {{"email", newcomer}}, owner).status == 202U);
+    auto token = test::token_from_mail(friend_email, "invited you");
+    auto invite = test::token_from_mail(newcomer, "invited you");
+    set_role_in_mode(f, home, f.mode_id(owner), "member");
+
+    members_of(f, co_owner, home); // brings our rows in line with MODE, where the co-owner was added directly
+    auto before = members_of(f, co_owner, home);
+    test::expect_problem(test::post_json(f.gw, "/v1/invitations/accept", {{"token", token}}, friend_token), 409,
+                         "INVITATION_VOID");
+    BOOST_TEST(!has_home(f, friend_token, home));
+    // The newcomer's account is theirs, but the home is not.
+    auto joined = test::post_json(f.gw, "/v1/auth/accept-invite", {{"token", invite}, {"password", test::good_password}});
+    BOOST_TEST_REQUIRE(joined.status == 200U, joined);
+    BOOST_TEST(!has_home(f, std::string(joined.json().at("token").as_string()), home));
+    BOOST_TEST(members_of(f, co_owner, home) == before);
+
+    // Void for good: not even the inviter becoming an owner again revives it.
+    set_role_in_mode(f, home, f.mode_id(owner), "owner");
+    test::expect_problem(test::post_json(f.gw, "/v1/invitations/accept", {{"token", token}}, friend_token), 400,
+                         "INVALID_TOKEN");
+    BOOST_TEST(!has_home(f, friend_token, home));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -264,25 +264,67 @@ net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner
                                                                            {"role", role}}};
 }
 
+net::awaitable<bool> member_flow::still_owner(std::int64_t home_id, const std::optional<std::string>& inviter_id)
+{
+    if (!inviter_id)
+        co_return false; // the inviter's account is gone
+    auto inviter = co_await p_.users.find(*inviter_id);
+    if (!inviter || !inviter->mode_user_id)
+        co_return false;
+    // Read with the project key: the inviter is not here to lend theirs.
+    json::value members;
+    try {
+        members = co_await p_.mode.client().list_all("/homes/" + std::to_string(home_id) + "/members",
+                                                     p_.cfg.mode_project_key);
+    } catch (const common::mode::error& e) {
+        if (e.kind() == common::mode::failure::rejected && e.status() == 404)
+            co_return false; // the home is gone
+        throw common::mode::to_problem(e);
+    }
+    co_return role_in(members, *inviter->mode_user_id) == std::optional<std::string>("owner");
+}
+
 net::awaitable<json::object> member_flow::accept(const std::string& token, const std::string& invitee_id)
 {
+    struct invitation
+    {
+        std::int64_t home_id = 0;
+        std::string role;
+        std::optional<std::string> inviter_id;
+    };
     auto hash = common::crypto::sha256_hex(token);
-    auto found = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<std::pair<std::int64_t, std::string>> {
+    auto found = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<invitation> {
         pqxx::read_transaction tx(c);
         auto r = tx.exec_prepared("invitation_find", hash, invitee_id);
         if (r.empty())
             return std::nullopt;
-        return std::make_pair(r[0][0].as<std::int64_t>(), r[0][1].as<std::string>());
+        invitation inv{r[0][0].as<std::int64_t>(), r[0][1].as<std::string>(), std::nullopt};
+        if (!r[0][2].is_null())
+            inv.inviter_id = r[0][2].as<std::string>();
+        return inv;
     });
     if (!found)
         throw common::web::bad_request("INVALID_TOKEN", "the invitation is unknown, already accepted or expired");
-    auto [home_id, role] = *found;
+    auto home_id = found->home_id;
+    auto role = found->role;
     auto user = co_await p_.users.find(invitee_id);
     if (!user)
         throw common::web::bad_request("INVALID_TOKEN", "the invitation is unknown, already accepted or expired");
+    // The invitee's account is theirs either way, so it is linked (if not yet) whatever the answer below.
     invitee who{*user, false};
     auto mode_id = co_await mode_user_of(who);
-    // The owner consented when inviting; the membership is made with the project key.
+    // The owner consented when inviting, but only stands for it while still an owner of the home.
+    if (!co_await still_owner(home_id, found->inviter_id)) {
+        co_await p_.db.run([&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            tx.exec_prepared("invitation_void", hash);
+            tx.commit();
+        });
+        common::log::info("members.invitation_void", {{"user_id", invitee_id}, {"home_id", home_id}});
+        throw problem(http::status::conflict, "INVITATION_VOID",
+                      "whoever invited you can no longer add members to this home; ask an owner to invite you again");
+    }
+    // The membership is made with the project key.
     json::value add_body = json::object{{"userId", mode_id}, {"role", role}};
     try {
         co_await p_.mode.client().call(http::verb::post, "/homes/" + std::to_string(home_id) + "/members",

@@ -71,7 +71,8 @@ public:
 
     net::awaitable<member_result> add(const caller& owner, std::int64_t home_id, std::string email, std::string role);
 
-    /** Accepts a confirm-first invitation for `invitee`; the member. 400 INVALID_TOKEN when there is none. */
+    /** Accepts a confirm-first invitation for `invitee`; the member. 400 INVALID_TOKEN when there is none;
+        409 INVITATION_VOID (and the invitation ends) when its inviter is no longer an owner of the home. */
     net::awaitable<json::object> accept(const std::string& token, const std::string& invitee_id);
 
 private:
@@ -82,6 +83,8 @@ private:
                               const invitee& who, const std::string& role);
     /** The home's members as MODE lists them to `owner`; 403 MODE_PERMISSION_DENIED unless an owner. */
     net::awaitable<json::value> members_if_owner(const caller& owner, std::int64_t home_id);
+    /** Whether the inviter (an account id, none when deleted) is still an owner of the home, per MODE. */
+    net::awaitable<bool> still_owner(std::int64_t home_id, const std::optional<std::string>& inviter_id);
     net::awaitable<member_result> invite_to_confirm(const caller& owner, std::int64_t home_id,
                                                     const json::value& members, invitee who, std::string role);
 
