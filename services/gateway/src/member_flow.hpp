@@ -42,9 +42,12 @@ struct member_result
  * new MODE user, added, and mailed an invitation. Either way the new member is told (mail, and a
  * `member.added` message on their live stream) once. Retries are safe: a repeat answers with the
  * existing membership, and an invited account left by a failure half-way is reused by the next attempt.
+ * Before anything is made, the request is counted against MB_RATE_INVITATIONS_PER_USER and MODE must list
+ * the caller as an owner of the home (read with the caller's key).
  *
  * With MB_MEMBER_FLOW=confirm-first the membership is made only when the invitee accepts
- * (`accept`), with the project key, the owner having consented when inviting.
+ * (`accept`), with the project key, the owner having consented when inviting; the consent stands only
+ * while MODE still lists the inviter as an owner of the home.
  * Thread-safety: shared.
  */
 class member_flow
