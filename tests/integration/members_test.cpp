@@ -7,11 +7,13 @@
 
 #include <pqxx/pqxx>
 
-#include <algorithm>
 #include <thread>
-#include <vector>
 
 using namespace common::aliases;
+using test::db_count;
+using test::has_home;
+using test::mails_with;
+using test::members_of;
 using test::mode_fixture;
 
 BOOST_AUTO_TEST_SUITE(members)
@@ -21,66 +23,6 @@ namespace {
 std::string body(json::object o)
 {
     return json::serialize(o);
-}
-
-std::size_t mails_with(const std::string& rcpt, const std::string& subject_part)
-{
-    std::size_t n = 0;
-    for (const auto& m : test::mails_to(rcpt))
-        n += m.subject().find(subject_part) != std::string::npos ? 1U : 0U;
-    return n;
-}
-
-bool has_home(mode_fixture& f, const std::string& token, std::int64_t home)
-{
-    auto r = f.call(http::verb::get, "/v1/homes", token);
-    BOOST_REQUIRE_MESSAGE(r.status == 200U, r);
-    auto homes = r.json();
-    for (const auto& h : homes.as_array())
-        if (h.at("id").as_int64() == home)
-            return true;
-    return false;
-}
-
-/**
- * The home's members as the gateway lists them to `token` and as MODE holds them (read with the project key),
- * as "<userId>:<role>" sorted, plus the count of our membership rows
- * (read first, since the gateway's list brings them in line with MODE's): what a refused change must leave
- * as it was.
- */
-std::string members_of(mode_fixture& f, const std::string& token, std::int64_t home)
-{
-    auto describe = [](const json::array& list) {
-        std::vector<std::string> out;
-        for (const auto& m : list)
-            out.push_back(std::to_string(m.at("userId").as_int64()) + ":" + std::string(m.at("role").as_string()));
-        std::sort(out.begin(), out.end());
-        std::string s;
-        for (const auto& e : out)
-            s += e + " ";
-        return s;
-    };
-    // Our rows first: the gateway's list below brings them in line with MODE's, which would hide a stray one.
-    int rows = 0;
-    {
-        pqxx::connection c(f.db.url());
-        pqxx::read_transaction tx(c);
-        rows = tx.exec_params1("SELECT count(*) FROM home_members WHERE home_id = $1", home)[0].as<int>();
-    }
-    auto path = "/homes/" + std::to_string(home) + "/members";
-    auto mode = f.sim_call(http::verb::get, path, {}, {{"Authorization", "ModeCloud sim-project-key"}});
-    BOOST_REQUIRE_MESSAGE(mode.status == 200U, mode);
-    auto gw = f.call(http::verb::get, "/v1" + path, token);
-    BOOST_REQUIRE_MESSAGE(gw.status == 200U, gw);
-    return "gateway: " + describe(gw.json().as_array()) + "| MODE: " + describe(mode.json().as_array()) +
-           "| rows: " + std::to_string(rows);
-}
-
-int count(const std::string& db_url, const std::string& sql, const std::string& arg)
-{
-    pqxx::connection c(db_url);
-    pqxx::read_transaction tx(c);
-    return tx.exec_params1(sql, arg)[0].as<int>();
 }
 
 } // namespace
@@ -136,8 +78,8 @@ BOOST_FIXTURE_TEST_CASE(adding_an_existing_user, mode_fixture)
     auto removed = call(http::verb::delete_, path + "/" + std::to_string(m.at("userId").as_int64()), owner);
     BOOST_TEST(removed.status == 204U, removed);
     BOOST_TEST(!has_home(*this, friend_token, home));
-    BOOST_TEST(count(db.url(),
-                     "SELECT count(*) FROM home_members hm JOIN users u ON u.id = hm.user_id WHERE u.email_normalized = $1",
+    BOOST_TEST(db_count(db.url(),
+                        "SELECT count(*) FROM home_members hm JOIN users u ON u.id = hm.user_id WHERE u.email_normalized = $1",
                      friend_email) == 0);
     // The last owner cannot leave.
     auto alone = members_of(*this, owner, home);
@@ -170,7 +112,7 @@ BOOST_FIXTURE_TEST_CASE(inviting_an_unknown_email, mode_fixture)
     BOOST_TEST(added.json().at("role").as_string() == "owner");
     BOOST_TEST(added.json().at("email").as_string() == invitee);
     // An invited account here, linked to a new MODE user.
-    BOOST_TEST(count(db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1 AND status = 'invited'", invitee) ==
+    BOOST_TEST(db_count(db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1 AND status = 'invited'", invitee) ==
                1);
     auto mode_user = added.json().at("userId").as_int64();
     BOOST_TEST(sim_call(http::verb::get, "/users/" + std::to_string(mode_user), {},
@@ -210,7 +152,7 @@ BOOST_FIXTURE_TEST_CASE(a_failure_half_way_then_a_retry, mode_fixture)
     auto retried = call(http::verb::post, path, owner, body({{"email", invitee}}));
     BOOST_TEST_REQUIRE(retried.status == 201U, retried);
     // One account, one MODE user, one invitation.
-    BOOST_TEST(count(db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1", invitee) == 1);
+    BOOST_TEST(db_count(db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1", invitee) == 1);
     std::string id;
     {
         pqxx::connection c(db.url());
@@ -271,6 +213,12 @@ BOOST_AUTO_TEST_CASE(confirm_first_makes_the_membership_on_acceptance)
     auto everyone = members_of(f, owner, home);
     auto not_owner = f.call(http::verb::post, path, friend_token, body({{"email", other_email}}));
     BOOST_TEST(not_owner.status == 403U, not_owner);
+    BOOST_TEST(members_of(f, owner, home) == everyone);
+    // Nor is an account made here for an address nobody has.
+    auto nobody = test::unique_email("nobody");
+    not_owner = f.call(http::verb::post, path, friend_token, body({{"email", nobody}}));
+    BOOST_TEST(not_owner.status == 403U, not_owner);
+    BOOST_TEST(db_count(f.db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1", nobody) == 0);
     BOOST_TEST(members_of(f, owner, home) == everyone);
 }
 

@@ -8,6 +8,9 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <vector>
+
 namespace test {
 
 mode_fixture::mode_fixture(std::map<std::string, std::string> extra)
@@ -91,6 +94,52 @@ std::string mode_fixture::stored_mode_key(const std::string& email)
                    .open(r[1].as<std::string>(), r[0].as<std::string>());
     BOOST_REQUIRE(key.has_value());
     return *key;
+}
+
+bool has_home(mode_fixture& f, const std::string& token, std::int64_t home)
+{
+    auto r = f.call(http::verb::get, "/v1/homes", token);
+    BOOST_REQUIRE_MESSAGE(r.status == 200U, r);
+    auto homes = r.json();
+    for (const auto& h : homes.as_array())
+        if (h.at("id").as_int64() == home)
+            return true;
+    return false;
+}
+
+std::string members_of(mode_fixture& f, const std::string& token, std::int64_t home)
+{
+    auto describe = [](const json::array& list) {
+        std::vector<std::string> out;
+        for (const auto& m : list)
+            out.push_back(std::to_string(m.at("userId").as_int64()) + ":" + std::string(m.at("role").as_string()));
+        std::sort(out.begin(), out.end());
+        std::string s;
+        for (const auto& e : out)
+            s += e + " ";
+        return s;
+    };
+    // Our rows first: the gateway's list below brings them in line with MODE's, which would hide a stray one.
+    int rows = 0;
+    {
+        pqxx::connection c(f.db.url());
+        pqxx::read_transaction tx(c);
+        rows = tx.exec_params1("SELECT count(*) FROM home_members WHERE home_id = $1", home)[0].as<int>();
+    }
+    auto path = "/homes/" + std::to_string(home) + "/members";
+    auto mode = f.sim_call(http::verb::get, path, {}, {{"Authorization", "ModeCloud sim-project-key"}});
+    BOOST_REQUIRE_MESSAGE(mode.status == 200U, mode);
+    auto gw = f.call(http::verb::get, "/v1" + path, token);
+    BOOST_REQUIRE_MESSAGE(gw.status == 200U, gw);
+    return "gateway: " + describe(gw.json().as_array()) + "| MODE: " + describe(mode.json().as_array()) +
+           "| rows: " + std::to_string(rows);
+}
+
+int db_count(const std::string& db_url, const std::string& sql, const std::string& arg)
+{
+    pqxx::connection c(db_url);
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1(sql, arg)[0].as<int>();
 }
 
 } // namespace test

@@ -50,4 +50,18 @@ struct mode_fixture
     std::string stored_mode_key(const std::string& email);
 };
 
+/** Whether GET /v1/homes shows `home` to the holder of `token`. */
+bool has_home(mode_fixture& f, const std::string& token, std::int64_t home);
+
+/**
+ * The home's members as the gateway lists them to `token` and as MODE holds them (read with the project key),
+ * as "<userId>:<role>" sorted, plus the count of our membership rows
+ * (read first, since the gateway's list brings them in line with MODE's): what a refused change must leave
+ * as it was.
+ */
+std::string members_of(mode_fixture& f, const std::string& token, std::int64_t home);
+
+/** The single integer `sql` (one parameter, `arg`) answers in the database at `db_url`, e.g. a count. */
+int db_count(const std::string& db_url, const std::string& sql, const std::string& arg);
+
 } // namespace test

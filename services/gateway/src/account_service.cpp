@@ -5,6 +5,7 @@
 #include "mail_templates.hpp"
 #include "mail_worker.hpp"
 #include "mode_linker.hpp"
+#include "rate_limits.hpp"
 #include "session_bus.hpp"
 #include "settings.hpp"
 #include "token_store.hpp"
@@ -75,14 +76,7 @@ net::awaitable<bool> account_service::verify_password(std::string hash, std::str
 
 net::awaitable<void> account_service::limit(const common::ratelimit::rule& rule, const std::string& key, bool count)
 {
-    common::ratelimit::decision d;
-    if (count)
-        d = co_await p_.limiter.hit(rule, key);
-    else
-        d = co_await p_.limiter.check(rule, key);
-    if (!d.allowed)
-        throw problem(http::status::too_many_requests, "RATE_LIMITED", "too many attempts; try again later")
-            .with_header("Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count())));
+    co_await enforce_limit(p_.limiter, rule, key, count);
 }
 
 net::awaitable<user_record> account_service::register_user(std::string email, std::string password, std::string name,
@@ -94,11 +88,20 @@ net::awaitable<user_record> account_service::register_user(std::string email, st
     co_await limit(p_.cfg.registrations_per_ip, client.ip, true);
 
     auto hash = co_await hash_password(std::move(password));
+    bool claimed = false;
     auto user = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<user_record> {
         pqxx::work tx(c);
         auto u = user_store::insert(tx, email, name, hash, "active", mode_linker::lease);
-        if (!u)
-            return std::nullopt;
+        if (!u) {
+            // An invited account (someone added this address to a home) is the registrant's to claim: it
+            // keeps its memberships and MODE link, and is unverified until the address is confirmed, as
+            // any new account. Its invitation links die: they would set another password on it.
+            u = user_store::claim_invited(tx, email, name, hash);
+            if (!u)
+                return std::nullopt;
+            tokens::void_all(tx, u->id, token_purpose::invite);
+            claimed = true;
+        }
         queue_token_mail(tx, *u, token_purpose::verify_email);
         tx.commit();
         return u;
@@ -106,9 +109,23 @@ net::awaitable<user_record> account_service::register_user(std::string email, st
     if (!user)
         throw problem(http::status::conflict, "EMAIL_TAKEN", "an account with this email address already exists");
     p_.mailer.notify();
+    if (claimed)
+        common::log::info("accounts.invited_claimed", {{"user_id", user->id}});
 
     // Link inline within a short timeout; on failure the account stays and the background linker retries.
-    auto link = co_await p_.linker.attempt(user->id, std::nullopt, 0, p_.cfg.mode_link_timeout);
+    // A claimed account may be linked already, or held by whoever is linking it: then nothing is done here.
+    std::optional<std::int64_t> known;
+    int attempts = 0;
+    if (claimed) {
+        std::optional<link_job> job;
+        if (!user->mode_linked)
+            job = co_await p_.users.claim_user(user->id, mode_linker::lease);
+        if (!job)
+            co_return std::move(*user);
+        known = job->mode_user_id;
+        attempts = job->attempts;
+    }
+    auto link = co_await p_.linker.attempt(user->id, known, attempts, p_.cfg.mode_link_timeout);
     user->mode_user_id = link.mode_user_id;
     user->mode_linked = link.linked;
     co_return std::move(*user);

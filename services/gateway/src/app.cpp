@@ -82,7 +82,7 @@ struct app::impl
         , accounts({cfg, host.db(), hash_pool, limiter, guard, users, sessions, outbox, mailer, linker, bus})
         , access(mode, linker, users, bus)
         , members(host.db())
-        , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer})
+        , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer, limiter})
         , directory(access, members, cfg.membership_max_age)
         , notices(host.redis())
         , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds, directory, notices}

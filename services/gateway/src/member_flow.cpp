@@ -6,6 +6,7 @@
 #include "membership_store.hpp"
 #include "mode_access.hpp"
 #include "mode_linker.hpp"
+#include "rate_limits.hpp"
 #include "settings.hpp"
 #include "token_store.hpp"
 #include "user_store.hpp"
@@ -156,6 +157,15 @@ net::awaitable<void> member_flow::tell(const caller& owner, std::int64_t home_id
     }
 }
 
+net::awaitable<json::value> member_flow::members_if_owner(const caller& owner, std::int64_t home_id)
+{
+    // MODE says who is an owner, through the caller's own key (a non-member gets MODE's own refusal).
+    auto members = json::value(co_await p_.mode.list_all(owner, "/homes/" + std::to_string(home_id) + "/members"));
+    if (role_in(members, p_.mode.mode_user_id(owner)) != std::optional<std::string>("owner"))
+        throw problem(http::status::forbidden, "MODE_PERMISSION_DENIED", "only an owner of the home may add members");
+    co_return members;
+}
+
 net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t home_id, std::string email,
                                                std::string role)
 {
@@ -165,24 +175,33 @@ net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t
     if (role != "member" && role != "owner")
         throw common::web::bad_request("INVALID_REQUEST", "role: must be member or owner");
     (void)p_.mode.mode_user_id(owner); // the owner's own link must be ready
+    // Counted before anything is made: each request may create an account and send a mail.
+    co_await enforce_limit(p_.limiter, p_.cfg.invitations_per_user, owner.user.id, true);
+    // Nothing is created (account, MODE user, mail) for someone who may not add members.
+    auto members = co_await members_if_owner(owner, home_id);
     auto who = co_await find_or_invite(email);
     if (p_.cfg.member_confirm_first)
-        co_return co_await invite_to_confirm(owner, home_id, std::move(who), role);
+        co_return co_await invite_to_confirm(owner, home_id, members, std::move(who), role);
 
     auto mode_id = co_await mode_user_of(who);
     member_result result;
-    json::value add_body = json::object{{"userId", mode_id}, {"role", role}};
     auto path = "/homes/" + std::to_string(home_id);
-    try {
-        co_await p_.mode.call(owner, http::verb::post, path + "/members", &add_body);
-    } catch (const problem& e) {
-        if (e.code() != "MODE_MEMBER_EXISTS")
-            throw;
+    if (auto listed = role_in(members, mode_id)) {
         result.what = member_result::outcome::existing;
-    }
-    if (result.what == member_result::outcome::existing) {
-        auto members = json::value(co_await p_.mode.list_all(owner, path + "/members"));
-        role = role_in(members, mode_id).value_or(role);
+        role = *listed;
+    } else {
+        json::value add_body = json::object{{"userId", mode_id}, {"role", role}};
+        try {
+            co_await p_.mode.call(owner, http::verb::post, path + "/members", &add_body);
+        } catch (const problem& e) {
+            if (e.code() != "MODE_MEMBER_EXISTS")
+                throw;
+            result.what = member_result::outcome::existing; // added meanwhile
+        }
+        if (result.what == member_result::outcome::existing) {
+            auto now_listed = json::value(co_await p_.mode.list_all(owner, path + "/members"));
+            role = role_in(now_listed, mode_id).value_or(role);
+        }
     }
     co_await p_.members.upsert(home_id, who.user.id, role);
     std::string home_name = "a home";
@@ -198,14 +217,10 @@ net::awaitable<member_result> member_flow::add(const caller& owner, std::int64_t
     co_return result;
 }
 
-net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner, std::int64_t home_id, invitee who,
-                                                             std::string role)
+net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner, std::int64_t home_id,
+                                                             const json::value& members, invitee who, std::string role)
 {
     auto path = "/homes/" + std::to_string(home_id);
-    // Only an owner may invite: MODE says who is, through the owner's own key.
-    auto members = json::value(co_await p_.mode.list_all(owner, path + "/members"));
-    if (role_in(members, p_.mode.mode_user_id(owner)) != std::optional<std::string>("owner"))
-        throw problem(http::status::forbidden, "MODE_PERMISSION_DENIED", "only an owner of the home may add members");
     if (who.user.mode_user_id) {
         if (auto existing = role_in(members, *who.user.mode_user_id)) {
             co_await p_.members.upsert(home_id, who.user.id, *existing);
@@ -249,25 +264,67 @@ net::awaitable<member_result> member_flow::invite_to_confirm(const caller& owner
                                                                            {"role", role}}};
 }
 
+net::awaitable<bool> member_flow::still_owner(std::int64_t home_id, const std::optional<std::string>& inviter_id)
+{
+    if (!inviter_id)
+        co_return false; // the inviter's account is gone
+    auto inviter = co_await p_.users.find(*inviter_id);
+    if (!inviter || !inviter->mode_user_id)
+        co_return false;
+    // Read with the project key: the inviter is not here to lend theirs.
+    json::value members;
+    try {
+        members = co_await p_.mode.client().list_all("/homes/" + std::to_string(home_id) + "/members",
+                                                     p_.cfg.mode_project_key);
+    } catch (const common::mode::error& e) {
+        if (e.kind() == common::mode::failure::rejected && e.status() == 404)
+            co_return false; // the home is gone
+        throw common::mode::to_problem(e);
+    }
+    co_return role_in(members, *inviter->mode_user_id) == std::optional<std::string>("owner");
+}
+
 net::awaitable<json::object> member_flow::accept(const std::string& token, const std::string& invitee_id)
 {
+    struct invitation
+    {
+        std::int64_t home_id = 0;
+        std::string role;
+        std::optional<std::string> inviter_id;
+    };
     auto hash = common::crypto::sha256_hex(token);
-    auto found = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<std::pair<std::int64_t, std::string>> {
+    auto found = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<invitation> {
         pqxx::read_transaction tx(c);
         auto r = tx.exec_prepared("invitation_find", hash, invitee_id);
         if (r.empty())
             return std::nullopt;
-        return std::make_pair(r[0][0].as<std::int64_t>(), r[0][1].as<std::string>());
+        invitation inv{r[0][0].as<std::int64_t>(), r[0][1].as<std::string>(), std::nullopt};
+        if (!r[0][2].is_null())
+            inv.inviter_id = r[0][2].as<std::string>();
+        return inv;
     });
     if (!found)
         throw common::web::bad_request("INVALID_TOKEN", "the invitation is unknown, already accepted or expired");
-    auto [home_id, role] = *found;
+    auto home_id = found->home_id;
+    auto role = found->role;
     auto user = co_await p_.users.find(invitee_id);
     if (!user)
         throw common::web::bad_request("INVALID_TOKEN", "the invitation is unknown, already accepted or expired");
+    // The invitee's account is theirs either way, so it is linked (if not yet) whatever the answer below.
     invitee who{*user, false};
     auto mode_id = co_await mode_user_of(who);
-    // The owner consented when inviting; the membership is made with the project key.
+    // The owner consented when inviting, but only stands for it while still an owner of the home.
+    if (!co_await still_owner(home_id, found->inviter_id)) {
+        co_await p_.db.run([&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            tx.exec_prepared("invitation_void", hash);
+            tx.commit();
+        });
+        common::log::info("members.invitation_void", {{"user_id", invitee_id}, {"home_id", home_id}});
+        throw problem(http::status::conflict, "INVITATION_VOID",
+                      "whoever invited you can no longer add members to this home; ask an owner to invite you again");
+    }
+    // The membership is made with the project key.
     json::value add_body = json::object{{"userId", mode_id}, {"role", role}};
     try {
         co_await p_.mode.client().call(http::verb::post, "/homes/" + std::to_string(home_id) + "/members",

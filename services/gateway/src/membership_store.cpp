@@ -66,9 +66,13 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
          "INSERT INTO home_invitations (token_hash, home_id, invitee_id, inviter_id, role, expires_at) "
          "VALUES ($1, $2, $3::uuid, $4::uuid, $5, now() + $6::bigint * interval '1 millisecond')"},
         {"invitation_find",
-         "SELECT home_id, role FROM home_invitations WHERE token_hash = $1 AND invitee_id = $2::uuid "
+         "SELECT home_id, role, inviter_id::text FROM home_invitations WHERE token_hash = $1 AND invitee_id = $2::uuid "
          "AND accepted_at IS NULL AND expires_at > now()"},
         {"invitation_accept", "UPDATE home_invitations SET accepted_at = now() WHERE token_hash = $1"},
+        // A void invitation ends now: it cannot be accepted (nor retried) any more.
+        {"invitation_void",
+         "UPDATE home_invitations SET expires_at = least(expires_at, now()) WHERE token_hash = $1 "
+         "AND accepted_at IS NULL"},
         {"events_of_home",
          "SELECT seq, payload FROM events WHERE home_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"},
         {"member_homes_of", "SELECT home_id FROM home_members WHERE user_id = $1::uuid ORDER BY home_id"},

@@ -103,6 +103,7 @@ settings load_settings(const common::config::env& e)
     s.registrations_per_ip = rate(e, "MB_RATE_REGISTRATIONS_PER_IP", s.registrations_per_ip);
     s.verification_mails_per_address = rate(e, "MB_RATE_VERIFICATION_MAILS", s.verification_mails_per_address);
     s.reset_mails_per_address = rate(e, "MB_RATE_RESET_MAILS", s.reset_mails_per_address);
+    s.invitations_per_user = rate(e, "MB_RATE_INVITATIONS_PER_USER", s.invitations_per_user);
     s.trust_forwarded_for = e.boolean("MB_TRUST_FORWARDED_FOR", false);
     auto flow = e.get("MB_MEMBER_FLOW", "direct");
     if (flow != "direct" && flow != "confirm-first")

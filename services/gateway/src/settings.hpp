@@ -51,6 +51,8 @@ struct settings
     common::ratelimit::rule registrations_per_ip{"register_ip", 20, std::chrono::hours(1)};
     common::ratelimit::rule verification_mails_per_address{"verify_mail", 1, std::chrono::minutes(1)};
     common::ratelimit::rule reset_mails_per_address{"reset_mail", 1, std::chrono::minutes(1)};
+    /** Add-member requests (invitations, mails to the invitee) per inviting user. */
+    common::ratelimit::rule invitations_per_user{"invite_user", 50, std::chrono::hours(1)};
     /** Confirm-first member flow: the invitee accepts before the membership is made. */
     bool member_confirm_first = false;
     /** Messages a live stream may have waiting before it is closed as too slow (4008). */

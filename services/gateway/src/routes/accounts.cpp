@@ -59,7 +59,7 @@ net::awaitable<void> accept_home_invitation(services& svc, const std::string& to
     try {
         co_await svc.add_member.accept(token, user_id);
     } catch (const common::web::problem& p) {
-        if (p.code() != "INVALID_TOKEN")
+        if (p.code() != "INVALID_TOKEN" && p.code() != "INVITATION_VOID")
             common::log::warn("members.accept_pending", {{"user_id", user_id}, {"code", p.code()}});
     }
 }
