@@ -1,12 +1,11 @@
 #include "login_guard.hpp"
 
+#include "rate_limits.hpp"
 #include "settings.hpp"
 
 #include "common/crypto/crypto.hpp"
 #include "common/ratelimit/limiter.hpp"
-#include "common/web/problem.hpp"
 
-#include <algorithm>
 #include <exception>
 
 namespace gateway {
@@ -21,7 +20,7 @@ constexpr std::size_t mac_bytes = 16;
 login_guard::login_guard(const settings& cfg, common::ratelimit::limiter& limiter)
     : cfg_(cfg)
     , limiter_(limiter)
-    , key_(common::crypto::hmac_sha256(cfg.secret_key, "modebridge device tokens v1"))
+    , key_(common::crypto::hmac_sha256(cfg.mac_key, "modebridge device tokens v1"))
 {
 }
 
@@ -55,11 +54,7 @@ std::string login_guard::device_token(const attempt& a) const
 
 net::awaitable<std::string> login_guard::count(const common::ratelimit::rule& rule, const std::string& key)
 {
-    auto d = co_await limiter_.hit(rule, key);
-    if (!d.allowed)
-        throw common::web::problem(http::status::too_many_requests, "RATE_LIMITED", "too many attempts; try again later")
-            .with_header("Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count())));
-    co_return d.ticket;
+    co_return co_await enforce_limit(limiter_, rule, key, true);
 }
 
 net::awaitable<login_guard::attempt> login_guard::admit(std::string account_key, std::string ip,

@@ -71,7 +71,7 @@ private:
 
     const settings& cfg_;
     common::ratelimit::limiter& limiter_;
-    std::string key_; // HMAC key of device tokens, derived from MB_SECRET_KEY
+    std::string key_; // HMAC key of device tokens, from the HMAC key derived from MB_SECRET_KEY
 };
 
 } // namespace gateway

@@ -7,7 +7,7 @@
 
 namespace gateway {
 
-net::awaitable<void> enforce_limit(common::ratelimit::limiter& limiter, const common::ratelimit::rule& rule,
+net::awaitable<std::string> enforce_limit(common::ratelimit::limiter& limiter, const common::ratelimit::rule& rule,
                                    const std::string& key, bool count)
 {
     common::ratelimit::decision d;
@@ -18,6 +18,7 @@ net::awaitable<void> enforce_limit(common::ratelimit::limiter& limiter, const co
     if (!d.allowed)
         throw common::web::problem(http::status::too_many_requests, "RATE_LIMITED", "too many attempts; try again later")
             .with_header("Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count())));
+    co_return std::move(d.ticket);
 }
 
 } // namespace gateway

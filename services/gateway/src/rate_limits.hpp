@@ -17,9 +17,10 @@ using namespace common::aliases;
 
 /**
  * Applies an abuse limit: 429 RATE_LIMITED with Retry-After when `rule` denies `key`, counting this
- * attempt first when `count` (a security bound counts before the work it guards).
+ * attempt first when `count` (a security bound counts before the work it guards). Returns the counted
+ * event's ticket (empty unless counted), for limiter::release.
  */
-net::awaitable<void> enforce_limit(common::ratelimit::limiter& limiter, const common::ratelimit::rule& rule,
+net::awaitable<std::string> enforce_limit(common::ratelimit::limiter& limiter, const common::ratelimit::rule& rule,
                                    const std::string& key, bool count);
 
 } // namespace gateway
