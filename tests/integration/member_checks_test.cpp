@@ -106,22 +106,20 @@ BOOST_FIXTURE_TEST_CASE(registering_an_invited_address_claims_it, mode_fixture)
     auto added = test::post_json(gw, members_path(home), {{"email", invitee}}, owner);
     BOOST_TEST_REQUIRE(added.status == 201U, added);
     auto mode_user = added.json().at("userId").as_int64();
-    auto invite = test::token_from_mail(invitee, "invited you");
 
-    // The person registers instead of following the invitation: the invited account becomes theirs.
+    // The person registers instead of following the invitation: no 409, and a link to finish is mailed.
     auto reg = test::post_json(gw, "/v1/auth/register",
                                {{"email", invitee}, {"password", test::good_password}, {"name", "Claire"}});
     BOOST_TEST_REQUIRE(reg.status == 201U, reg);
     BOOST_TEST(!reg.json().at("user").at("emailVerified").as_bool());
-    BOOST_TEST(reg.json().at("user").at("name").as_string() == "Claire");
-    // Until the address is confirmed the password opens nothing, and the invitation link no longer sets one.
-    test::expect_problem(test::login(gw, invitee), 403, "EMAIL_NOT_VERIFIED");
-    test::expect_problem(test::post_json(gw, "/v1/auth/accept-invite",
-                                         {{"token", invite}, {"password", "another long password here"}}),
-                         400, "INVALID_TOKEN");
-
-    auto verified = test::post_json(gw, "/v1/auth/verify-email", {{"token", test::token_from_mail(invitee, "Confirm")}});
-    BOOST_TEST_REQUIRE(verified.status == 200U, verified);
+    // The password given at registration opens nothing: only the mailbox's owner claims the account.
+    test::expect_problem(test::login(gw, invitee), 401, "INVALID_CREDENTIALS");
+    auto finish = test::token_from_mail(invitee, "Finish creating your account");
+    auto accepted = test::post_json(gw, "/v1/auth/accept-invite",
+                                    {{"token", finish}, {"password", test::good_password}, {"name", "Claire"}});
+    BOOST_TEST_REQUIRE(accepted.status == 200U, accepted);
+    BOOST_TEST(accepted.json().at("user").at("emailVerified").as_bool());
+    BOOST_TEST(accepted.json().at("user").at("name").as_string() == "Claire");
     auto login = test::login(gw, invitee);
     BOOST_TEST_REQUIRE(login.status == 200U, login);
     auto session = std::string(login.json().at("token").as_string());
@@ -131,6 +129,39 @@ BOOST_FIXTURE_TEST_CASE(registering_an_invited_address_claims_it, mode_fixture)
     BOOST_TEST(accounts_with(*this, invitee) == 1);
     auto id = std::string(reg.json().at("user").at("id").as_string());
     BOOST_TEST(sim_call(http::verb::get, "/_sim/users?externalKey=" + id).json().as_array().size() == 1U);
+    // Registered now: a second registration is refused as for any account.
+    test::expect_problem(test::post_json(gw, "/v1/auth/register",
+                                         {{"email", invitee}, {"password", test::good_password}, {"name", "C"}}),
+                         409, "EMAIL_TAKEN");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stranger_who_registers_an_invited_address_gains_nothing, mode_fixture)
+{
+    auto [owner_email, owner] = user("owner");
+    auto home = create_home(owner, "Lighthouse");
+    auto invitee = test::unique_email("invitee");
+    BOOST_TEST_REQUIRE(test::post_json(gw, members_path(home), {{"email", invitee}}, owner).status == 201U);
+    auto invite = test::token_from_mail(invitee, "invited you");
+
+    // A stranger registers the address with a password of their own, and keeps trying it.
+    const std::string strangers = "the stranger's own password";
+    BOOST_TEST_REQUIRE(test::post_json(gw, "/v1/auth/register",
+                                       {{"email", invitee}, {"password", strangers}, {"name", "Mallory"}})
+                           .status == 201U);
+    test::expect_problem(test::login(gw, invitee, strangers), 401, "INVALID_CREDENTIALS");
+
+    // The real person's invitation still works, with the password they choose; the stranger's still opens nothing.
+    auto accepted = test::post_json(gw, "/v1/auth/accept-invite", {{"token", invite}, {"password", test::good_password}});
+    BOOST_TEST_REQUIRE(accepted.status == 200U, accepted);
+    BOOST_TEST(accepted.json().at("user").at("name").as_string() != "Mallory");
+    test::expect_problem(test::login(gw, invitee, strangers), 401, "INVALID_CREDENTIALS");
+    auto login = test::login(gw, invitee);
+    BOOST_TEST_REQUIRE(login.status == 200U, login);
+    BOOST_TEST(has_home(*this, std::string(login.json().at("token").as_string()), home));
+    // The link mailed for the stranger's registration died with the claim.
+    auto finish = test::token_from_mail(invitee, "Finish creating your account");
+    test::expect_problem(test::post_json(gw, "/v1/auth/accept-invite", {{"token", finish}, {"password", strangers}}),
+                         400, "INVALID_TOKEN");
 }
 
 BOOST_AUTO_TEST_CASE(an_invitation_is_void_once_its_inviter_is_no_owner)

@@ -88,19 +88,25 @@ net::awaitable<user_record> account_service::register_user(std::string email, st
     co_await limit(p_.cfg.registrations_per_ip, client.ip, true);
 
     auto hash = co_await hash_password(std::move(password));
-    bool claimed = false;
+    bool invited = false;
     auto user = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<user_record> {
         pqxx::work tx(c);
         auto u = user_store::insert(tx, email, name, hash, "active", mode_linker::lease);
         if (!u) {
-            // An invited account (someone added this address to a home) is the registrant's to claim: it
-            // keeps its memberships and MODE link, and is unverified until the address is confirmed, as
-            // any new account. Its invitation links die: they would set another password on it.
-            u = user_store::claim_invited(tx, email, name, hash);
-            if (!u)
+            // An invited account (someone added this address to a home) does not block registration, but
+            // a registration cannot take it over either: whoever owns the mailbox claims it, memberships and
+            // MODE user included, by choosing the password at the link mailed now (accept-invite). The
+            // password given here sets nothing, so a stranger who registers the address gains nothing.
+            auto found = user_store::find_by_email(tx, email);
+            if (!found || found->first.status != "invited" || !found->second.empty())
                 return std::nullopt;
-            tokens::void_all(tx, u->id, token_purpose::invite);
-            claimed = true;
+            auto token = tokens::issue(tx, found->first.id, token_purpose::invite, p_.cfg.invite_token_ttl);
+            p_.outbox.enqueue(tx, found->first.email, "finish_registration",
+                              finish_registration_mail(token_link(p_.cfg.public_url, "/accept-invite", token),
+                                                       p_.cfg.invite_token_ttl));
+            tx.commit();
+            invited = true;
+            return found->first;
         }
         queue_token_mail(tx, *u, token_purpose::verify_email);
         tx.commit();
@@ -109,23 +115,13 @@ net::awaitable<user_record> account_service::register_user(std::string email, st
     if (!user)
         throw problem(http::status::conflict, "EMAIL_TAKEN", "an account with this email address already exists");
     p_.mailer.notify();
-    if (claimed)
-        common::log::info("accounts.invited_claimed", {{"user_id", user->id}});
+    if (invited) {
+        common::log::info("accounts.invited_registration", {{"user_id", user->id}});
+        co_return std::move(*user); // linked when invited, or when accepted (confirm-first)
+    }
 
     // Link inline within a short timeout; on failure the account stays and the background linker retries.
-    // A claimed account may be linked already, or held by whoever is linking it: then nothing is done here.
-    std::optional<std::int64_t> known;
-    int attempts = 0;
-    if (claimed) {
-        std::optional<link_job> job;
-        if (!user->mode_linked)
-            job = co_await p_.users.claim_user(user->id, mode_linker::lease);
-        if (!job)
-            co_return std::move(*user);
-        known = job->mode_user_id;
-        attempts = job->attempts;
-    }
-    auto link = co_await p_.linker.attempt(user->id, known, attempts, p_.cfg.mode_link_timeout);
+    auto link = co_await p_.linker.attempt(user->id, std::nullopt, 0, p_.cfg.mode_link_timeout);
     user->mode_user_id = link.mode_user_id;
     user->mode_linked = link.linked;
     co_return std::move(*user);

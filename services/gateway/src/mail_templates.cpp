@@ -138,6 +138,23 @@ mail_content invitation_mail(std::string_view inviter, std::string_view home, st
     return m;
 }
 
+mail_content finish_registration_mail(std::string_view link, std::chrono::milliseconds valid_for)
+{
+    mail_content m;
+    m.subject = "Finish creating your account";
+    auto footer = fmt::format("The link works once and expires in {}. If you did not register, ignore this mail: "
+                              "nothing changes until the link is used.",
+                              describe(valid_for));
+    m.text = fmt::format("Hello,\n\nYou were invited to homes with this address, and it was just used to register. "
+                         "To finish, open this link and choose your password; your homes will be there:\n\n{}\n\n{}\n",
+                         link, footer);
+    m.html = html_page("Finish creating your account",
+                       "You were invited to homes with this address, and it was just used to register. To finish, "
+                       "choose your password; your homes will be there.",
+                       link, "Choose your password", footer);
+    return m;
+}
+
 mail_content member_added_mail(std::string_view name, std::string_view inviter, std::string_view home)
 {
     mail_content m;

@@ -21,6 +21,8 @@ mail_content verification_mail(std::string_view name, std::string_view link, std
 mail_content password_reset_mail(std::string_view name, std::string_view link, std::chrono::milliseconds valid_for);
 mail_content invitation_mail(std::string_view inviter, std::string_view home, std::string_view link,
                              std::chrono::milliseconds valid_for);
+/** To an invited address that someone registered: the link (accept-invite) where its owner sets the password. */
+mail_content finish_registration_mail(std::string_view link, std::chrono::milliseconds valid_for);
 mail_content member_added_mail(std::string_view name, std::string_view inviter, std::string_view home);
 
 } // namespace gateway

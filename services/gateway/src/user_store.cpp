@@ -66,10 +66,6 @@ std::vector<std::pair<std::string, std::string>> user_store::statements()
          "mode_link_next_attempt_at = CASE WHEN mode_linked_at IS NULL "
          "THEN coalesce(mode_link_next_attempt_at, now()) END "
          "WHERE id = $1::uuid AND status = 'invited' RETURNING " MB_USER_COLUMNS},
-        {"user_claim_invited",
-         "UPDATE users AS u SET email = $2, name = $3, password_hash = $4, status = 'active', "
-         "email_verified_at = NULL, updated_at = now() "
-         "WHERE email_normalized = $1 AND status = 'invited' AND password_hash IS NULL RETURNING " MB_USER_COLUMNS},
         {"user_reset_key",
          "UPDATE users SET mode_user_key = NULL, mode_linked_at = NULL, mode_link_attempts = 0, "
          "mode_link_next_attempt_at = now(), updated_at = now() WHERE id = $1::uuid"},
@@ -139,15 +135,6 @@ std::optional<user_record> user_store::accept_invite(pqxx::transaction_base& tx,
                                                      const std::string& hash, const std::string& name)
 {
     auto r = tx.exec_prepared("user_accept_invite", id, hash, name);
-    if (r.empty())
-        return std::nullopt;
-    return read_user(r[0]);
-}
-
-std::optional<user_record> user_store::claim_invited(pqxx::transaction_base& tx, const std::string& email,
-                                                     const std::string& name, const std::string& password_hash)
-{
-    auto r = tx.exec_prepared("user_claim_invited", normalize_email(email), email, name, password_hash);
     if (r.empty())
         return std::nullopt;
     return read_user(r[0]);

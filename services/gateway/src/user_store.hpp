@@ -75,11 +75,6 @@ public:
     /** Turns an invited account into an active one with this password (and name, when not empty). */
     static std::optional<user_record> accept_invite(pqxx::transaction_base& tx, const std::string& id,
                                                     const std::string& hash, const std::string& name);
-    /** Registration of an address that has an invited account (no password yet): the account becomes the
-        registrant's, active with this password and name but unverified, its memberships and MODE link kept.
-        nullopt when the address has no such account. */
-    static std::optional<user_record> claim_invited(pqxx::transaction_base& tx, const std::string& email,
-                                                    const std::string& name, const std::string& password_hash);
 
     net::awaitable<std::optional<user_record>> find(std::string id);
     /** Replaces the password hash (parameters upgraded at login). */
