@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace bench::load {
 namespace {
@@ -100,7 +101,9 @@ net::awaitable<void> connection::loop()
         bool measured = now >= plan.warm_end;
         if (measured && !ctx_.plan->take_ticket())
             break;
-        co_await exchange(o.rate ? scheduled : now, measured);
+        auto pause = co_await exchange(o.rate ? scheduled : now, measured);
+        if (pause.count() > 0)
+            co_await sleep_until(std::min(plan.end, clock_type::now() + pause));
     }
     if (o.rate && !o.requests) {
         // Slots of this connection's schedule that fell before the end but were never sent.
@@ -144,15 +147,16 @@ net::awaitable<bool> connection::ensure_connected()
     co_return true;
 }
 
-net::awaitable<void> connection::exchange(clock_type::time_point start, bool measured)
+net::awaitable<std::chrono::seconds> connection::exchange(clock_type::time_point start, bool measured)
 {
+    const std::chrono::seconds no_pause{0};
     std::string_view bytes = ctx_.factory->next(scratch_);
     stream_.expires_at(deadline());
     auto [wec, written] =
         co_await net::async_write(stream_, net::buffer(bytes), net::as_tuple(net::use_awaitable));
     if (wec) {
         fail(wec, measured);
-        co_return;
+        co_return no_pause;
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(response_body_limit);
@@ -164,7 +168,7 @@ net::awaitable<void> connection::exchange(clock_type::time_point start, bool mea
     auto done = clock_type::now();
     if (rec) {
         fail(rec, measured);
-        co_return;
+        co_return no_pause;
     }
     ctx_.plan->answers.fetch_add(1, std::memory_order_relaxed);
     if (measured) {
@@ -175,6 +179,17 @@ net::awaitable<void> connection::exchange(clock_type::time_point start, bool mea
     }
     if (!parser.get().keep_alive())
         close();
+    const auto status = parser.get().result_int();
+    if (!ctx_.opts->honor_retry_after || (status != 429 && status != 503))
+        co_return no_pause;
+    auto it = parser.get().find(http::field::retry_after);
+    if (it == parser.get().end())
+        co_return no_pause;
+    try {
+        co_return std::chrono::seconds(std::clamp(std::stol(std::string(it->value())), 0L, 3600L));
+    } catch (const std::exception&) {
+        co_return no_pause; // an HTTP date or garbage: not worth a pause in a benchmark
+    }
 }
 
 void connection::fail(const boost::system::error_code& ec, bool measured)

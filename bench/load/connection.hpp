@@ -50,7 +50,8 @@ private:
     /// Opens the connection if needed, retrying after failures; false when the run is over.
     net::awaitable<bool> ensure_connected();
     /// One request and its answer; `start` is when its latency starts counting.
-    net::awaitable<void> exchange(clock_type::time_point start, bool measured);
+    /** One request and its answer; the pause the answer asks for (zero unless honoured). */
+    net::awaitable<std::chrono::seconds> exchange(clock_type::time_point start, bool measured);
     net::awaitable<void> sleep_until(clock_type::time_point t);
     void fail(const boost::system::error_code& ec, bool measured);
     void close() noexcept;

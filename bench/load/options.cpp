@@ -195,6 +195,8 @@ std::optional<options> parse_options(const std::vector<std::string>& args)
             o.timeout = parse_duration(next(), name);
             if (o.timeout.count() <= 0)
                 throw usage_error(name + ": must be positive");
+        } else if (name == "--honor-retry-after") {
+            o.honor_retry_after = true;
         } else if (name == "--rate" || name == "-R") {
             o.rate = parse_number<double>(next(), name);
             if (!std::isfinite(*o.rate) || *o.rate <= 0 || *o.rate > 1e8)
@@ -253,6 +255,8 @@ Load
                              from the scheduled time (no coordinated omission). Default: closed
                              loop, each connection sends when its previous answer arrived
   --timeout T                limit for each connect and for each request (default 5s)
+  --honor-retry-after        after a 429 or 503 with Retry-After, the connection waits that long
+                             before its next request, as a well-behaved client does
 
 Report
   --label NAME               name of the run in the report

@@ -41,6 +41,7 @@ struct options
     std::chrono::nanoseconds warmup = std::chrono::seconds(2);
     std::chrono::nanoseconds timeout = std::chrono::seconds(5);
     std::optional<double> rate; // set: open loop at this many requests/s over all connections
+    bool honor_retry_after = false; // a 429/503 with Retry-After pauses its connection that long
 
     // Per-request body rewriting and signing (MODE webhooks).
     std::optional<std::string> sign_key; // never printed
