@@ -183,4 +183,17 @@ BOOST_AUTO_TEST_CASE(a_password_reset_lifts_the_account_lock)
     BOOST_TEST(test::login(f.gw, owner, "a brand new password").status == 200U);
 }
 
+BOOST_AUTO_TEST_CASE(a_refused_login_is_answered_only_after_the_refusal_delay)
+{
+    // A client that ignores Retry-After and retries at once gets about one answer a second per
+    // connection, not thousands: refusals (429, 503) wait MB_LOGIN_REFUSAL_DELAY before being sent.
+    fixture f(env{{"MB_RATE_LOGIN_FAILURES_PER_IP", "1/15m"}, {"MB_LOGIN_REFUSAL_DELAY", "1500ms"}});
+    BOOST_TEST(test::login(f.gw, test::unique_email("spray"), "not the password 123").status == 401U);
+    auto started = std::chrono::steady_clock::now();
+    test::expect_rate_limited(test::login(f.gw, test::unique_email("spray"), "not the password 123"));
+    // A lower bound only: the answer cannot come before the delay, however fast the machine.
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    BOOST_TEST(waited.count() >= 1400);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,6 +17,11 @@
 #include "common/util/blocking_pool.hpp"
 #include "common/web/problem.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <pqxx/transaction>
 
 namespace gateway {
@@ -201,6 +206,28 @@ account_service::check_password(const std::string& email, const std::string& pas
 
 net::awaitable<sign_in> account_service::login(std::string email, std::string password, const client_info& client,
                                                std::optional<std::string> device_token)
+{
+    std::exception_ptr refused;
+    try {
+        co_return co_await attempt_login(std::move(email), std::move(password), client, std::move(device_token));
+    } catch (const problem& e) {
+        if (e.status() != http::status::too_many_requests && e.status() != http::status::service_unavailable)
+            throw;
+        refused = std::current_exception();
+    }
+    // A refused login is answered after a pause: a client that retries at once, ignoring Retry-After,
+    // then sends a few requests a second per connection instead of thousands, and a flood of them leaves
+    // the CPU to everyone else. Costs a timer per refused connection, no work.
+    if (p_.cfg.login_refusal_delay.count() > 0) {
+        net::steady_timer pause(co_await net::this_coro::executor, p_.cfg.login_refusal_delay);
+        co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    std::rethrow_exception(refused);
+}
+
+net::awaitable<sign_in> account_service::attempt_login(std::string email, std::string password,
+                                                       const client_info& client,
+                                                       std::optional<std::string> device_token)
 {
     // A full hashing queue refuses before anything is counted or looked up: cheap to say no to.
     if (p_.hash_pool.waiting() >= p_.cfg.password_hash_queue)

@@ -88,6 +88,8 @@ public:
     net::awaitable<void> revoke_session(std::string user_id, std::string session_id);
 
 private:
+    net::awaitable<sign_in> attempt_login(std::string email, std::string password, const client_info& client,
+                                          std::optional<std::string> device_token);
     /** 429 RATE_LIMITED with Retry-After when `rule` denies `key` (counting the attempt when `count`). */
     net::awaitable<void> limit(const common::ratelimit::rule& rule, const std::string& key, bool count);
     net::awaitable<std::string> hash_password(std::string password);

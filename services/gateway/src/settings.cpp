@@ -89,6 +89,7 @@ settings load_settings(const common::config::env& e)
     s.password_hash_threads =
         static_cast<std::size_t>(e.integer("MB_PASSWORD_HASH_THREADS", std::max<std::int64_t>(1, cores / 2), 1, 64));
     s.password_hash_queue = static_cast<std::size_t>(e.integer("MB_PASSWORD_HASH_QUEUE", 64, 1, 100'000));
+    s.login_refusal_delay = e.duration("MB_LOGIN_REFUSAL_DELAY", s.login_refusal_delay);
 
     s.verify_token_ttl = e.duration("MB_VERIFY_TOKEN_TTL", s.verify_token_ttl);
     s.reset_token_ttl = e.duration("MB_RESET_TOKEN_TTL", s.reset_token_ttl);

@@ -35,6 +35,8 @@ struct settings
     std::size_t password_hash_threads = 1;
     /** Password checks that may wait for a hashing thread; past it, 503 BUSY. */
     std::size_t password_hash_queue = 64;
+    /** How long a refused login (429, 503) waits before it is answered. */
+    std::chrono::milliseconds login_refusal_delay{1000};
 
     std::chrono::milliseconds verify_token_ttl{std::chrono::hours(24)};
     std::chrono::milliseconds reset_token_ttl{std::chrono::hours(1)};
