@@ -66,7 +66,7 @@ struct app::impl
         : cfg(std::move(s))
         , host("gateway", cfg.service, all_statements())
         , cipher(cfg.secret_key)
-        , hash_pool(cfg.password_hash_threads, 10)
+        , hash_pool(cfg.password_hash_threads, 19)
         , http(host.ioc().get_executor())
         , mode(http, cfg.mode_api_url, cfg.mode_timeout)
         , users(host.db())
