@@ -1,6 +1,7 @@
 // MODE actions through the gateway, each with the caller's own MODE key, against the emulator.
 #include "support/account_flow.hpp"
 #include "support/mode_fixture.hpp"
+#include "support/wait.hpp"
 #include "support/ws_client.hpp"
 
 #include "common/crypto/crypto.hpp"
@@ -121,9 +122,11 @@ BOOST_FIXTURE_TEST_CASE(devices_claim_command_update_remove, mode_fixture)
     // The device connects to MODE's command channel with its own key; the command sent through the
     // gateway arrives there exactly as sent.
     test::ws_client channel(sim.port, "/devices/" + d + "/command", {{"Authorization", "ModeCloud " + dev.key}});
-    reread = call(http::verb::get, "/v1/devices/" + d, token);
-    BOOST_TEST_REQUIRE(reread.status == 200U, reread);
-    BOOST_TEST_REQUIRE(reread.json().at("isConnected").as_bool());
+    // MODE counts the device connected once its side of the handshake is done, a moment after ours.
+    BOOST_TEST_REQUIRE(test::eventually([&] {
+        reread = call(http::verb::get, "/v1/devices/" + d, token);
+        return reread.status == 200U && reread.json().at("isConnected").as_bool();
+    }), reread);
     auto sent = call(http::verb::put, "/v1/devices/" + d + "/command", token, body(cmd));
     BOOST_TEST_REQUIRE(sent.status == 202U, sent);
     BOOST_TEST(sent.json().at("status").as_string() == "accepted");
