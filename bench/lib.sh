@@ -23,7 +23,8 @@ bench_start() {
 }
 
 bench_cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # A wrapper (GATEWAY_WRAP: perf, heaptrack) does not pass the signal on: end its children first.
+    for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     "$root/scripts/stack.sh" stop "$stack" >/dev/null 2>&1 || true
     rm -rf "$work" "$stack"

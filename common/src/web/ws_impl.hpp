@@ -75,10 +75,12 @@ template <class Stream>
 class ws_session final : public ws_connection, public std::enable_shared_from_this<ws_session<Stream>>
 {
 public:
-    ws_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st, Stream&& stream)
+    /** `stream`: what `Stream` is made from (the stream itself, or the socket a layer wraps). */
+    template <class Arg>
+    ws_session(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st, Arg&& stream)
         : srv_(std::move(srv))
         , st_(std::move(st))
-        , ws_(std::move(stream))
+        , ws_(std::forward<Arg>(stream))
         , close_done_(st_->strand)
         , write_watch_(st_->strand)
     {
@@ -381,11 +383,11 @@ private:
 
 /** Runs an upgraded connection to its end (see ws_session). Not a coroutine: the connection's only
     frames are the session's own. */
-template <class Stream>
+template <class Stream, class Arg>
 net::awaitable<void> run_websocket(std::shared_ptr<server::impl> srv, std::shared_ptr<session_state> st,
-                                   Stream&& stream, upgrade_request up)
+                                   Arg&& stream, upgrade_request up)
 {
-    auto session = std::make_shared<ws_session<Stream>>(std::move(srv), std::move(st), std::move(stream));
+    auto session = std::make_shared<ws_session<Stream>>(std::move(srv), std::move(st), std::forward<Arg>(stream));
     auto* s = session.get();
     return s->run(std::move(session), std::move(up));
 }

@@ -1,0 +1,197 @@
+#pragma once
+
+// A write-coalescing layer between a WebSocket stream and its socket.
+//
+// Beast writes one WebSocket message at a time, and each message costs one send system call. A live
+// stream that falls behind (events arrive faster than its socket takes them) would pay that call per
+// event. This layer accepts each write at once while its socket is idle (one send, as before), and while
+// a send is under way it copies the frames that follow into one buffer, sent together by the next single
+// send: under load, the calls per event fall with the backlog. Frames keep their order, control frames
+// (ping, pong, close) included, because every byte Beast writes goes through here.
+//
+// Bounded: past `high_water` bytes waiting, a write waits for the send in progress, so a client that
+// stops reading holds back Beast's write as before (and the write timeout cuts it). An idle connection
+// holds no buffer.
+//
+// Runs on the connection's strand only: the socket's executor. Not thread-safe.
+
+#include "common/net/aliases.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace common::web::detail {
+
+template <class Next>
+class coalescing_stream
+{
+public:
+    using executor_type = typename Next::executor_type;
+    using next_layer_type = Next;
+
+    /** Bytes that may wait behind the send in progress before writes wait for it. */
+    static constexpr std::size_t high_water = 64 * 1024;
+
+    explicit coalescing_stream(Next&& next)
+        : next_(std::move(next))
+        , st_(std::make_shared<state>(next_.get_executor()))
+    {
+    }
+    coalescing_stream(coalescing_stream&&) = delete;
+    coalescing_stream& operator=(coalescing_stream&&) = delete;
+
+    ~coalescing_stream()
+    {
+        // A send still under way completes (aborted) after this: it must not touch the socket then.
+        st_->alive = false;
+    }
+
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+    Next& next_layer() noexcept { return next_; }
+    const Next& next_layer() const noexcept { return next_; }
+
+    template <class MutableBufferSequence, class ReadHandler>
+    auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler)
+    {
+        return next_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+    }
+
+    template <class ConstBufferSequence, class WriteHandler>
+    auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler)
+    {
+        return net::async_compose<WriteHandler, void(boost::system::error_code, std::size_t)>(
+            write_op<ConstBufferSequence>{this, st_, buffers}, handler, next_);
+    }
+
+    /** Waits until every accepted byte is sent (or the connection failed), then tears down the socket. */
+    template <class TeardownHandler>
+    void async_teardown(beast::role_type role, TeardownHandler&& handler)
+    {
+        net::async_compose<TeardownHandler, void(boost::system::error_code)>(teardown_op{this, st_, role},
+                                                                             handler, next_);
+    }
+
+private:
+    struct state
+    {
+        explicit state(const executor_type& ex)
+            : room(ex)
+        {
+        }
+        std::string waiting; // accepted, behind the send in progress
+        std::string sending; // the send in progress
+        bool in_flight = false;
+        bool alive = true;
+        boost::system::error_code failed;
+        net::steady_timer room; // never expires: cancelled when a send ends, to wake whoever waits
+    };
+
+    /** Starts a send of what waits (on the strand; nothing in flight). */
+    static void send(coalescing_stream& self, const std::shared_ptr<state>& st)
+    {
+        st->sending.swap(st->waiting);
+        st->waiting.clear();
+        st->in_flight = true;
+        auto* layer = &self;
+        net::async_write(self.next_, net::buffer(st->sending),
+                         [layer, st](boost::system::error_code ec, std::size_t) {
+                             st->in_flight = false;
+                             if (st->sending.capacity() > 4096)
+                                 std::string().swap(st->sending); // an idle connection keeps nothing
+                             else
+                                 st->sending.clear();
+                             if (ec)
+                                 st->failed = ec;
+                             else if (st->alive && !st->waiting.empty())
+                                 send(*layer, st);
+                             st->room.cancel();
+                         });
+    }
+
+    template <class Buffers>
+    struct write_op
+    {
+        coalescing_stream* layer;
+        std::shared_ptr<state> st;
+        Buffers buffers;
+        bool started = false;
+
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code = {})
+        {
+            if (!started) {
+                // Never complete inside the initiating call.
+                started = true;
+                net::post(layer->get_executor(), std::move(self));
+                return;
+            }
+            if (st->failed) {
+                self.complete(st->failed, 0);
+                return;
+            }
+            if (st->waiting.size() >= high_water) {
+                st->room.expires_at(net::steady_timer::time_point::max());
+                st->room.async_wait(std::move(self));
+                return;
+            }
+            std::size_t n = 0;
+            for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
+                net::const_buffer b(*it);
+                st->waiting.append(static_cast<const char*>(b.data()), b.size());
+                n += b.size();
+            }
+            if (!st->in_flight && !st->waiting.empty())
+                send(*layer, st);
+            self.complete({}, n);
+        }
+    };
+
+    struct teardown_op
+    {
+        coalescing_stream* layer;
+        std::shared_ptr<state> st;
+        beast::role_type role;
+        int step = 0;
+
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec = {})
+        {
+            if (step == 0) {
+                if (st->in_flight && !st->failed) {
+                    st->room.expires_at(net::steady_timer::time_point::max());
+                    st->room.async_wait(std::move(self));
+                    return;
+                }
+                step = 1;
+                websocket::async_teardown(role, layer->next_, std::move(self));
+                return;
+            }
+            self.complete(ec);
+        }
+    };
+
+    Next next_;
+    std::shared_ptr<state> st_;
+};
+
+template <class Next, class TeardownHandler>
+void async_teardown(beast::role_type role, coalescing_stream<Next>& stream, TeardownHandler&& handler)
+{
+    stream.async_teardown(role, std::forward<TeardownHandler>(handler));
+}
+
+template <class Next>
+void teardown(beast::role_type role, coalescing_stream<Next>& stream, boost::system::error_code& ec)
+{
+    websocket::teardown(role, stream.next_layer(), ec);
+}
+
+} // namespace common::web::detail
