@@ -6,6 +6,7 @@
 #include "support/stack.hpp"
 #include "support/tcp_relay.hpp"
 #include "support/wait.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -31,8 +32,8 @@ BOOST_AUTO_TEST_SUITE(ingest)
 
 namespace {
 
-const std::string hook_url = "https://hooks.example.test/v1/mode/events";
-const std::string hook_key = "test-webhook-key";
+const std::string& hook_url = test::webhook_url;
+const std::string& hook_key = test::webhook_key;
 
 std::string event_body(std::int64_t home, const std::string& type, int n = 0)
 {
@@ -47,10 +48,7 @@ std::string event_body(std::int64_t home, const std::string& type, int n = 0)
 test::http_result post_event(const test::running_service& ingest, const std::string& body,
                              const std::string& key = hook_key, const std::string& url = hook_url)
 {
-    return test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
-                           {{"X-Mode-Signature", common::crypto::hmac_sha256_hex(key, url + body)},
-                            {"X-Mode-ModuleID", "webhooks"},
-                            {"X-Mode-ProjectID", "1"}});
+    return test::post_signed_event(ingest, body, key, url, {{"X-Mode-ModuleID", "webhooks"}, {"X-Mode-ProjectID", "1"}});
 }
 
 int stored(const std::string& db_url, const std::string& where = "true")
