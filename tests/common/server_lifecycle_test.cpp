@@ -3,7 +3,7 @@
 
 BOOST_AUTO_TEST_SUITE(server)
 
-BOOST_AUTO_TEST_CASE(graceful_shutdown)
+BOOST_AUTO_TEST_CASE(shutdown_closes_idle_connections_refuses_new_ones_and_waits_for_requests_in_flight)
 {
     http_server ts;
     ts.start();
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(metrics_count_requests_by_route)
                text);
 }
 
-BOOST_AUTO_TEST_CASE(tls_round_trip)
+BOOST_AUTO_TEST_CASE(a_request_over_tls_is_answered_with_a_request_id)
 {
     test::pem_files files;
     http_server ts;

@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(unknown_path_and_method_through_the_server)
     BOOST_TEST(!r2.header("Allow").empty());
 }
 
-BOOST_AUTO_TEST_CASE(expect_100_continue)
+BOOST_AUTO_TEST_CASE(a_request_expecting_100_continue_gets_the_interim_answer_then_its_response)
 {
     http_server ts;
     ts.start();
