@@ -6,9 +6,8 @@
 #include "support/account_flow.hpp"
 #include "support/redis_server.hpp"
 #include "support/stack.hpp"
+#include "support/webhook.hpp"
 #include "support/ws_client.hpp"
-
-#include "common/crypto/crypto.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,8 +24,6 @@
 namespace live {
 
 using namespace common::aliases;
-
-inline const std::string hook_url = "https://hooks.example.test/v1/mode/events";
 
 struct deployment
 {
@@ -79,8 +76,7 @@ struct deployment
                                                  {"eventType", "reading"},
                                                  {"eventData", {{"n", n}}},
                                                  {"originDeviceId", 9}});
-        auto r = test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
-                                 {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", hook_url + body)}});
+        auto r = test::post_signed_event(ingest, body);
         BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
     }
 

@@ -2,6 +2,7 @@
 
 #include "support/http_call.hpp"
 #include "support/stack.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -97,8 +98,8 @@ running_service start_ingest(const std::string& database_url, std::map<std::stri
     std::map<std::string, std::string> env{
         {"MB_DATABASE_URL", database_url},
         {"MB_REDIS_URL", redis_url()},
-        {"MB_WEBHOOK_URL", "https://hooks.example.test/v1/mode/events"},
-        {"MB_WEBHOOK_KEY", "test-webhook-key"},
+        {"MB_WEBHOOK_URL", webhook_url},
+        {"MB_WEBHOOK_KEY", webhook_key},
         {"MB_THREADS", "2"},
     };
     for (auto& [k, v] : extra)

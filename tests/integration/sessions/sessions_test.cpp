@@ -1,5 +1,6 @@
 // Session lifetimes and revocation across gateway instances (each with its own session cache).
 #include "support/account_flow.hpp"
+#include "support/deployment.hpp"
 #include "support/metrics_probe.hpp"
 #include "support/stack.hpp"
 #include "support/tcp_relay.hpp"
@@ -36,13 +37,10 @@ bool becomes(const test::running_service& gw, const std::string& token, unsigned
 
 BOOST_AUTO_TEST_CASE(revocations_reach_every_instance_despite_their_caches)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto key = test::random_secret_key();
     // A long cache lifetime, so only the invalidation messages can explain a quick 401.
-    std::map<std::string, std::string> env{{"MB_SECRET_KEY", key}, {"MB_SESSION_CACHE_TTL", "10m"}};
-    auto a = test::start_gateway(db.url(), sim.base_url(), env);
-    auto b = test::start_gateway(db.url(), sim.base_url(), env);
+    test::deployment d({.gateways = 2, .gateway_env = {{"MB_SESSION_CACHE_TTL", "10m"}}});
+    auto& a = d.gw(0);
+    auto& b = d.gw(1);
 
     auto email = test::unique_email("multi");
     auto s1 = test::verified_login(a, email);
@@ -121,9 +119,8 @@ BOOST_AUTO_TEST_CASE(a_cached_session_is_answered_without_the_database)
 
 BOOST_AUTO_TEST_CASE(idle_sessions_expire)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SESSION_IDLE_TIMEOUT", "2s"}});
+    test::deployment d({.gateway_env = {{"MB_SESSION_IDLE_TIMEOUT", "2s"}}});
+    auto& gw = d.gw();
     auto email = test::unique_email("idle");
     auto active = test::verified_login(gw, email);
     auto idle = std::string(test::login(gw, email).json().at("token").as_string());
@@ -138,9 +135,8 @@ BOOST_AUTO_TEST_CASE(idle_sessions_expire)
 
 BOOST_AUTO_TEST_CASE(sessions_end_at_their_absolute_lifetime)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SESSION_LIFETIME", "2s"}});
+    test::deployment d({.gateway_env = {{"MB_SESSION_LIFETIME", "2s"}}});
+    auto& gw = d.gw();
     auto token = test::verified_login(gw, test::unique_email("short"));
     BOOST_TEST(test::get_with(gw, "/v1/me", token).status == 200U);
     // In constant use, it still ends.
@@ -149,10 +145,9 @@ BOOST_AUTO_TEST_CASE(sessions_end_at_their_absolute_lifetime)
 
 BOOST_AUTO_TEST_CASE(unknown_tokens_are_remembered_briefly_and_reach_the_database_once)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto a = test::start_gateway(db.url(), sim.base_url());
-    auto b = test::start_gateway(db.url(), sim.base_url());
+    test::deployment d({.gateways = 2});
+    auto& a = d.gw(0);
+    auto& b = d.gw(1);
     const auto made_up = common::crypto::random_token(32);
 
     const auto misses = test::session_cache_misses(a.port);

@@ -4,6 +4,7 @@
 #include "support/live_deployment.hpp"
 #include "support/tcp_relay.hpp"
 #include "support/wait.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 #include "common/crypto/keys.hpp"
@@ -230,16 +231,11 @@ BOOST_AUTO_TEST_CASE(no_secret_of_any_kind_appears_in_the_services_logs)
 
     // The ingest: a signed event, a forged one, and a signed one while its store hangs.
     auto event = json::serialize(json::object{{"homeId", home}, {"eventType", "reading"}, {"eventData", {{"n", 1}}}});
-    auto sign = [&](const std::string& key) {
-        return test::header_list{{"X-Mode-Signature", common::crypto::hmac_sha256_hex(key, live::hook_url + event)}};
-    };
-    BOOST_TEST(test::http_call(ingest.port, http::verb::post, "/v1/mode/events", event, sign(webhook_key)).status == 204U);
-    BOOST_TEST(test::http_call(ingest.port, http::verb::post, "/v1/mode/events", event, sign("not-the-key")).status == 401U);
+    BOOST_TEST(test::post_signed_event(ingest, event, webhook_key).status == 204U);
+    BOOST_TEST(test::post_signed_event(ingest, event, "not-the-key").status == 401U);
     ingest_store.freeze();
     auto event2 = json::serialize(json::object{{"homeId", home}, {"eventType", "reading"}, {"eventData", {{"n", 2}}}});
-    BOOST_TEST(test::http_call(ingest.port, http::verb::post, "/v1/mode/events", event2,
-                               {{"X-Mode-Signature", common::crypto::hmac_sha256_hex(webhook_key, live::hook_url + event2)}},
-                               std::chrono::seconds(30))
+    BOOST_TEST(test::post_signed_event(ingest, event2, webhook_key, test::webhook_url, {}, std::chrono::seconds(30))
                    .status == 503U);
     ingest_store.thaw();
 

@@ -4,6 +4,7 @@
 // exactly the stored events of its homes, each once, and every connection saw them in seq order.
 #include "support/live_deployment.hpp"
 #include "support/tcp_relay.hpp"
+#include "support/webhook.hpp"
 
 #include <pqxx/pqxx>
 
@@ -25,8 +26,7 @@ void emit_to(unsigned short ingest_port, std::int64_t home, int n)
                                              {"eventData", {{"n", n}}},
                                              {"originDeviceId", 9}});
     for (int attempt = 0; attempt < 50; ++attempt) {
-        auto r = test::http_call(ingest_port, http::verb::post, "/v1/mode/events", body,
-                                 {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", hook_url + body)}});
+        auto r = test::http_call(ingest_port, http::verb::post, "/v1/mode/events", body, test::webhook_signature(body));
         if (r.status == 204U)
             return;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

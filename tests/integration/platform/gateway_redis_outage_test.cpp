@@ -3,6 +3,7 @@
 // instance, rate limits keep holding with each instance's own counts, and are shared again once Redis is
 // back.
 #include "support/account_flow.hpp"
+#include "support/deployment.hpp"
 #include "support/metrics_probe.hpp"
 #include "support/redis_server.hpp"
 #include "support/stack.hpp"
@@ -52,15 +53,13 @@ unsigned failed_login(const test::running_service& gw, const std::string& email)
 BOOST_AUTO_TEST_CASE(sessions_and_limits_work_through_a_redis_outage)
 {
     test::redis_server redis;
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
     // A long cache lifetime, so only a bypassed cache can explain a revocation seen at once.
-    std::map<std::string, std::string> env{{"MB_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis.port())},
-                                           {"MB_SECRET_KEY", test::random_secret_key()},
-                                           {"MB_SESSION_CACHE_TTL", "10m"},
-                                           {"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}};
-    auto a = test::start_gateway(db.url(), sim.base_url(), env);
-    auto b = test::start_gateway(db.url(), sim.base_url(), env);
+    test::deployment d({.gateways = 2,
+                        .gateway_env = {{"MB_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis.port())},
+                                        {"MB_SESSION_CACHE_TTL", "10m"},
+                                        {"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}}});
+    auto& a = d.gw(0);
+    auto& b = d.gw(1);
 
     auto email = test::unique_email("through");
     auto token = test::verified_login(a, email);

@@ -1,5 +1,6 @@
 // Abuse protection, shared by all gateway instances through Redis.
 #include "support/account_flow.hpp"
+#include "support/deployment.hpp"
 #include "support/stack.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -45,12 +46,9 @@ std::string token_of(const test::http_result& r)
 
 BOOST_AUTO_TEST_CASE(failed_logins_per_account_are_limited_across_instances)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    std::map<std::string, std::string> env{{"MB_SECRET_KEY", test::random_secret_key()},
-                                           {"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}};
-    auto a = test::start_gateway(db.url(), sim.base_url(), env);
-    auto b = test::start_gateway(db.url(), sim.base_url(), env);
+    test::deployment d({.gateways = 2, .gateway_env = {{"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}}});
+    auto& a = d.gw(0);
+    auto& b = d.gw(1);
     auto victim = test::unique_email("victim");
     auto bystander = test::unique_email("bystander");
     test::verified_login(a, victim);
@@ -72,9 +70,8 @@ BOOST_AUTO_TEST_CASE(failed_logins_per_account_are_limited_across_instances)
 
 BOOST_AUTO_TEST_CASE(a_successful_login_clears_the_per_account_count)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}});
+    test::deployment d({.gateway_env = {{"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}}});
+    auto& gw = d.gw();
     auto user = test::unique_email("forgetful");
     test::verified_login(gw, user);
 
@@ -94,10 +91,8 @@ BOOST_AUTO_TEST_CASE(behind_a_trusted_proxy_limits_count_per_forwarded_address)
 {
     // MB_TRUST_FORWARDED_FOR: the client address is the last X-Forwarded-For hop, the one the proxy
     // appended; what the client put before it is not trusted.
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(),
-                                  {{"MB_TRUST_FORWARDED_FOR", "true"}, {"MB_RATE_LOGIN_FAILURES_PER_IP", "2/15m"}});
+    test::deployment d({.gateway_env = {{"MB_TRUST_FORWARDED_FOR", "true"}, {"MB_RATE_LOGIN_FAILURES_PER_IP", "2/15m"}}});
+    auto& gw = d.gw();
     auto user = test::unique_email("proxied");
     test::verified_login(gw, user);
 
@@ -127,9 +122,8 @@ BOOST_AUTO_TEST_CASE(behind_a_trusted_proxy_limits_count_per_forwarded_address)
 BOOST_AUTO_TEST_CASE(without_trust_x_forwarded_for_is_ignored)
 {
     // The default: the peer address counts, whatever X-Forwarded-For says.
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_RATE_LOGIN_FAILURES_PER_IP", "2/15m"}});
+    test::deployment d({.gateway_env = {{"MB_RATE_LOGIN_FAILURES_PER_IP", "2/15m"}}});
+    auto& gw = d.gw();
     auto user = test::unique_email("direct");
     test::verified_login(gw, user);
 
@@ -145,9 +139,8 @@ BOOST_AUTO_TEST_CASE(without_trust_x_forwarded_for_is_ignored)
 
 BOOST_AUTO_TEST_CASE(failed_logins_per_ip_are_limited)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_RATE_LOGIN_FAILURES_PER_IP", "4/15m"}});
+    test::deployment d({.gateway_env = {{"MB_RATE_LOGIN_FAILURES_PER_IP", "4/15m"}}});
+    auto& gw = d.gw();
     auto user = test::unique_email("owner");
     test::verified_login(gw, user);
     // Spraying different addresses from one address.
@@ -159,9 +152,8 @@ BOOST_AUTO_TEST_CASE(failed_logins_per_ip_are_limited)
 
 BOOST_AUTO_TEST_CASE(registrations_per_ip_are_limited)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_RATE_REGISTRATIONS_PER_IP", "2/1h"}});
+    test::deployment d({.gateway_env = {{"MB_RATE_REGISTRATIONS_PER_IP", "2/1h"}}});
+    auto& gw = d.gw();
     test::register_account(gw, test::unique_email("r1"));
     test::register_account(gw, test::unique_email("r2"));
     auto third = test::post_json(gw, "/v1/auth/register",
@@ -172,11 +164,10 @@ BOOST_AUTO_TEST_CASE(registrations_per_ip_are_limited)
 BOOST_AUTO_TEST_CASE(limits_hold_while_redis_is_unreachable)
 {
     // Redis down: the gateway falls back to limiting in-process rather than not limiting.
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
     auto dead_redis = "redis://127.0.0.1:" + std::to_string(test::free_port());
-    auto gw = test::start_gateway(db.url(), sim.base_url(),
-                                  {{"MB_REDIS_URL", dead_redis}, {"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "2/15m"}}, false);
+    test::deployment d({.gateway_env = {{"MB_REDIS_URL", dead_redis}, {"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "2/15m"}},
+                        .wait_ready = false});
+    auto& gw = d.gw();
     BOOST_REQUIRE(test::wait_for_port(gw.port, std::chrono::seconds(20)));
     auto email = test::unique_email("fallback");
     // Wait for the migrations (readiness stays 503 without Redis; registration answers once migrated).

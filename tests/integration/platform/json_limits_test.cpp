@@ -3,6 +3,7 @@
 // both services.
 #include "support/account_flow.hpp"
 #include "support/stack.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -80,9 +81,7 @@ BOOST_AUTO_TEST_CASE(json_limits_follow_the_configuration)
     auto ingest = test::start_ingest(db.url(), {{"MB_JSON_MAX_DEPTH", "4"}, {"MB_JSON_MAX_MEMBERS", "50"}});
     auto post_event = [&](const std::string& data) {
         auto body = R"({"homeId":1,"eventType":"limits","eventData":)" + data + "}";
-        auto url = std::string("https://hooks.example.test/v1/mode/events");
-        return test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
-                               {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", url + body)}});
+        return test::post_signed_event(ingest, body);
     };
     auto fits = post_event(R"({"a":{"b":{"c":1}}})");
     BOOST_TEST(fits.status == 204U, fits);

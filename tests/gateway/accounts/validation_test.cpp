@@ -25,7 +25,7 @@ std::string code_of(const std::function<void()>& f)
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(emails)
+BOOST_AUTO_TEST_CASE(ascii_addresses_are_accepted_trimmed_and_malformed_or_internationalised_ones_refused)
 {
     for (std::string ok : std::vector<std::string>{"a@example.com", "first.last+tag@sub.example.co.uk", "x_y-z@ex-ample.org",
                            "  padded@example.com  ", "xn--bcher-kva@xn--bcher-kva.example"}) {
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(passwords_count_characters_not_bytes)
     BOOST_TEST(code_of([] { gateway::validate_password("aaaaaaaaaaaa"); }) == "accepted");
 }
 
-BOOST_AUTO_TEST_CASE(names)
+BOOST_AUTO_TEST_CASE(names_are_trimmed_and_must_be_one_line_of_1_to_100_characters)
 {
     BOOST_TEST(gateway::validate_name("  Ann Example ") == "Ann Example");
     BOOST_TEST(code_of([] { (void)gateway::validate_name(""); }) == "INVALID_REQUEST");

@@ -1,7 +1,9 @@
 // Dependencies that go away and come back. These stop parts of the shared test stack, so ctest runs
 // this suite alone.
 #include "support/account_flow.hpp"
+#include "support/deployment.hpp"
 #include "support/stack.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -35,9 +37,8 @@ struct restart_guard
 
 BOOST_AUTO_TEST_CASE(mail_survives_an_smtp_outage)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_MAIL_RETRY_MIN", "500ms"}, {"MB_MAIL_RETRY_MAX", "2s"}});
+    test::deployment d({.gateway_env = {{"MB_MAIL_RETRY_MIN", "500ms"}, {"MB_MAIL_RETRY_MAX", "2s"}}});
+    auto& gw = d.gw();
     auto email = test::unique_email("outage");
     {
         restart_guard guard{"smtp"};
@@ -59,13 +60,10 @@ BOOST_AUTO_TEST_CASE(mail_survives_an_smtp_outage)
 
 namespace {
 
-const std::string hook_url = "https://hooks.example.test/v1/mode/events";
-
 test::http_result post_event(const test::running_service& ingest, std::int64_t home, int n)
 {
     auto body = json::serialize(json::object{{"homeId", home}, {"eventType", "tick"}, {"eventData", {{"n", n}}}});
-    return test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
-                           {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", hook_url + body)}});
+    return test::post_signed_event(ingest, body);
 }
 
 int count_events(const std::string& db_url, const std::string& where)

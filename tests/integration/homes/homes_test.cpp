@@ -3,6 +3,7 @@
 #include "support/mode_fixture.hpp"
 #include "support/wait.hpp"
 #include "support/ws_client.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -303,9 +304,7 @@ BOOST_FIXTURE_TEST_CASE(stored_events_of_a_home, mode_fixture)
     auto ingest = test::start_ingest(db.url());
     auto post = [&](std::int64_t h, int n) {
         auto b = body({{"homeId", h}, {"eventType", "tick"}, {"eventData", {{"n", n}}}, {"originDeviceId", 1}});
-        auto r = test::http_call(ingest.port, http::verb::post, "/v1/mode/events", b,
-                                 {{"X-Mode-Signature", common::crypto::hmac_sha256_hex(
-                                                           "test-webhook-key", "https://hooks.example.test/v1/mode/events" + b)}});
+        auto r = test::post_signed_event(ingest, b);
         BOOST_REQUIRE_EQUAL(r.status, 204U);
     };
     for (int i = 0; i < 5; ++i) {

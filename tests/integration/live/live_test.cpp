@@ -2,6 +2,7 @@
 #include "support/live_deployment.hpp"
 #include "support/tcp_relay.hpp"
 #include "support/wait.hpp"
+#include "support/webhook.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -314,8 +315,7 @@ BOOST_AUTO_TEST_CASE(a_stream_outlives_a_store_outage_during_a_resync)
                     .as_int64();
     auto emit = [&](int n) {
         auto body = json::serialize(json::object{{"homeId", home}, {"eventType", "reading"}, {"eventData", {{"n", n}}}});
-        auto r = test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body,
-                                 {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", live::hook_url + body)}});
+        auto r = test::post_signed_event(ingest, body);
         BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
     };
     // A sample of `name` (no labels) in the service's /metrics; -1 when absent.

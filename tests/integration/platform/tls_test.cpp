@@ -3,6 +3,7 @@
 #include "support/live_deployment.hpp"
 #include "support/tls_cert.hpp"
 #include "support/wait.hpp"
+#include "support/webhook.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -158,7 +159,7 @@ BOOST_AUTO_TEST_CASE(gateway_and_ingest_serve_https_and_wss_with_the_configured_
     BOOST_TEST(live::until_ready(ws).empty());
     auto body = json::serialize(json::object{{"homeId", home}, {"eventType", "reading"}, {"eventData", {{"n", 42}}}});
     auto posted = https_call(ingest.port, http::verb::post, "/v1/mode/events", body,
-                             {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", live::hook_url + body)}});
+                             test::webhook_signature(body));
     BOOST_TEST_REQUIRE(posted.status == 204U, posted);
     auto e = live::next(ws);
     BOOST_TEST(e.at("type").as_string() == "event");
@@ -171,7 +172,7 @@ BOOST_AUTO_TEST_CASE(gateway_and_ingest_serve_https_and_wss_with_the_configured_
     // The stream is still there.
     auto body2 = json::serialize(json::object{{"homeId", home}, {"eventType", "reading"}, {"eventData", {{"n", 43}}}});
     BOOST_TEST(https_call(ingest.port, http::verb::post, "/v1/mode/events", body2,
-                          {{"X-Mode-Signature", common::crypto::hmac_sha256_hex("test-webhook-key", live::hook_url + body2)}})
+                          test::webhook_signature(body2))
                    .status == 204U);
     BOOST_TEST(live::n_of(live::next(ws)) == 43);
 }

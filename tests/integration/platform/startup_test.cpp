@@ -1,5 +1,6 @@
 // Service start-up and shut-down as operators see them: settings validation, migrations when several
 // instances start at once, readiness, graceful stop.
+#include "support/deployment.hpp"
 #include "support/http_call.hpp"
 #include "support/live_deployment.hpp"
 #include "support/mode_fixture.hpp"
@@ -7,6 +8,7 @@
 #include "support/stack.hpp"
 #include "support/wait.hpp"
 #include "support/ws_client.hpp"
+#include "support/webhook.hpp"
 
 #include "common/crypto/crypto.hpp"
 
@@ -128,14 +130,13 @@ BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
 
 BOOST_AUTO_TEST_CASE(two_gateways_starting_at_once_migrate_once)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto a = test::start_gateway(db.url(), sim.base_url(), {}, false);
-    auto b = test::start_gateway(db.url(), sim.base_url(), {}, false);
+    test::deployment d({.gateways = 2, .wait_ready = false});
+    auto& a = d.gw(0);
+    auto& b = d.gw(1);
     BOOST_REQUIRE_MESSAGE(test::wait_until_ready(a), a.proc->output());
     BOOST_REQUIRE_MESSAGE(test::wait_until_ready(b), b.proc->output());
 
-    pqxx::connection c(db.url());
+    pqxx::connection c(d.db.url());
     pqxx::read_transaction tx(c);
     auto versions = tx.exec("SELECT version, count(*) FROM schema_migrations GROUP BY version");
     BOOST_TEST(!versions.empty());
@@ -281,10 +282,8 @@ BOOST_AUTO_TEST_CASE(ingest_sigterm_finishes_the_webhooks_in_flight_and_exits_ze
     event["eventType"] = "reading";
     event["eventData"] = json::object{{"n", 1}};
     auto body = json::serialize(event);
-    auto signature = common::crypto::hmac_sha256_hex("test-webhook-key", live::hook_url + body);
     auto post = std::async(std::launch::async, [&] {
-        return test::http_call(ingest.port, http::verb::post, "/v1/mode/events", body, {{"X-Mode-Signature", signature}},
-                               std::chrono::seconds(60));
+        return test::post_signed_event(ingest, body, test::webhook_key, test::webhook_url, {}, std::chrono::seconds(60));
     });
     pqxx::connection watcher(db.admin_url());
     auto insert_waits = [&] {

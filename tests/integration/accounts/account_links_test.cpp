@@ -1,6 +1,7 @@
 // The links accounts are mailed (password reset, invitation) and what becomes of them: used once, void
 // after a reset, refused once expired; without SMTP, written to the log. Same suite as accounts_test.cpp.
 #include "support/account_flow.hpp"
+#include "support/deployment.hpp"
 #include "support/mode_fixture.hpp"
 #include "support/stack.hpp"
 
@@ -166,9 +167,8 @@ BOOST_AUTO_TEST_CASE(expired_tokens_are_refused)
 
 BOOST_AUTO_TEST_CASE(without_smtp_mails_go_to_the_log)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SMTP_URL", ""}});
+    test::deployment d({.gateway_env = {{"MB_SMTP_URL", ""}}});
+    auto& gw = d.gw();
     auto email = test::unique_email("logged");
     test::register_account(gw, email);
     BOOST_TEST(gw.proc->wait_for_output("\"mail.logged\"", std::chrono::seconds(10)));

@@ -1,4 +1,5 @@
 // Registration and the MODE link, through the real gateway, PostgreSQL and the MODE emulator.
+#include "support/deployment.hpp"
 #include "support/http_call.hpp"
 #include "support/services.hpp"
 #include "support/slow_sender.hpp"
@@ -238,13 +239,12 @@ BOOST_FIXTURE_TEST_CASE(unreachable_mode_still_registers_quickly, fixture)
 
 BOOST_AUTO_TEST_CASE(slow_mode_is_cut_off_at_the_link_timeout)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
     const long long link_timeout_ms = 2000;
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_MODE_LINK_TIMEOUT", "2000ms"}});
+    test::deployment d({.gateway_env = {{"MB_MODE_LINK_TIMEOUT", "2000ms"}}});
+    auto& gw = d.gw();
     // MODE holds POST /users for 60 s, longer than any deadline here; the gateway's own MODE call timeout
     // (MB_MODE_TIMEOUT, 10 s) is not what should end the wait either.
-    add_fault(sim, {{"path", "/users"}, {"method", "POST"}, {"delayMs", 60000}, {"count", 1}});
+    add_fault(d.sim, {{"path", "/users"}, {"method", "POST"}, {"delayMs", 60000}, {"count", 1}});
     const auto start = std::chrono::steady_clock::now();
     auto r = test::http_call(gw.port, http::verb::post, "/v1/auth/register", body("erin@example.com"), {},
                              std::chrono::seconds(30));
@@ -258,15 +258,14 @@ BOOST_AUTO_TEST_CASE(slow_mode_is_cut_off_at_the_link_timeout)
     BOOST_TEST(elapsed <= link_timeout_ms * 3);
     // The account waits for the background linker.
     std::string id(r.json().at("user").at("id").as_string());
-    BOOST_TEST(link_attempts(db.url(), id) >= 1);
+    BOOST_TEST(link_attempts(d.db.url(), id) >= 1);
 }
 
 BOOST_AUTO_TEST_CASE(slow_request_bodies_are_cut_off_at_the_body_timeout)
 {
-    test::scratch_database db;
-    auto sim = test::start_mode_sim();
     const long long body_timeout_ms = 3000;
-    auto gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_HEADER_TIMEOUT", "1000ms"}, {"MB_BODY_TIMEOUT", "3000ms"}});
+    test::deployment d({.gateway_env = {{"MB_HEADER_TIMEOUT", "1000ms"}, {"MB_BODY_TIMEOUT", "3000ms"}}});
+    auto& gw = d.gw();
     // Complete headers, then the body a byte every 100 ms: the connection is cut after the body timeout
     // (not the header timeout), however busy it is; the client would have waited 20 s.
     const std::string head = "POST /v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -282,7 +281,7 @@ BOOST_AUTO_TEST_CASE(slow_request_bodies_are_cut_off_at_the_body_timeout)
     // Nothing was registered, and the gateway goes on serving.
     BOOST_TEST(gw.proc->running());
     BOOST_TEST(register_user(gw, "after@example.com").status == 201U);
-    pqxx::connection c(db.url());
+    pqxx::connection c(d.db.url());
     pqxx::read_transaction tx(c);
     BOOST_TEST(tx.exec1("SELECT count(*) FROM users")[0].as<int>() == 1);
 }
