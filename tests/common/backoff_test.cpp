@@ -88,7 +88,10 @@ BOOST_AUTO_TEST_CASE(runs_again_at_once_while_work_is_waiting_and_stops)
         int passes = 0;
         bool ended = false;
         net::co_spawn(strand, loop.run([&]() -> net::awaitable<bool> { co_return ++passes < 5; }),
-                      [&](std::exception_ptr) { ended = true; });
+                      [&](std::exception_ptr e) {
+            BOOST_TEST(!e);
+            ended = true;
+        });
         BOOST_TEST(co_await test::coro::eventually([&] { return passes == 5; }));
         loop.stop();
         BOOST_TEST(co_await test::coro::eventually([&] { return ended; }));
@@ -105,7 +108,10 @@ BOOST_AUTO_TEST_CASE(wake_cuts_the_idle_sleep_short)
         int passes = 0;
         bool ended = false;
         net::co_spawn(strand, loop.run([&]() -> net::awaitable<bool> { ++passes; co_return false; }),
-                      [&](std::exception_ptr) { ended = true; });
+                      [&](std::exception_ptr e) {
+            BOOST_TEST(!e);
+            ended = true;
+        });
         BOOST_TEST(co_await test::coro::eventually([&] { return passes == 1; }));
         loop.wake();
         BOOST_TEST(co_await test::coro::eventually([&] { return passes == 2; }));
@@ -128,7 +134,10 @@ BOOST_AUTO_TEST_CASE(a_failing_pass_sleeps_the_error_backoff_not_the_idle_time)
                 throw std::runtime_error("down");
             co_return false;
         };
-        net::co_spawn(strand, loop.run(pass), [&](std::exception_ptr) { ended = true; });
+        net::co_spawn(strand, loop.run(pass), [&](std::exception_ptr e) {
+            BOOST_TEST(!e);
+            ended = true;
+        });
         BOOST_TEST(co_await test::coro::eventually([&] { return passes == 4; }, seconds(5)));
         loop.stop(); // ends the idle sleep at once
         BOOST_TEST(co_await test::coro::eventually([&] { return ended; }, seconds(5)));
