@@ -1,5 +1,6 @@
 #include "event_publisher.hpp"
 
+#include "common/db/pg_array.hpp"
 #include "common/mode/event.hpp"
 #include "common/log.hpp"
 #include "common/redis/reply.hpp"
@@ -21,13 +22,7 @@ constexpr std::size_t relay_batch = 500;
 
 std::string seq_array(const std::vector<stored_event>& events)
 {
-    std::string out = "{";
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += std::to_string(events[i].seq);
-    }
-    return out + "}";
+    return common::db::int_array(events, &stored_event::seq);
 }
 
 } // namespace

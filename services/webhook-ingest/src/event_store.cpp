@@ -1,5 +1,6 @@
 #include "event_store.hpp"
 
+#include "common/db/pg_array.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,29 +21,6 @@ namespace {
 
 // The advisory lock every writer takes around a batch ("mbevents").
 constexpr long long writer_lock_key = 0x6d626576656e7473LL;
-
-std::string text_array(const std::vector<const std::string*>& v)
-{
-    std::size_t size = 2;
-    for (const auto* s : v)
-        size += s->size() + 3;
-    std::string out;
-    out.reserve(size);
-    out += '{';
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += '"';
-        for (char c : *v[i]) {
-            if (c == '"' || c == '\\')
-                out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
-}
 
 } // namespace
 
@@ -140,23 +118,14 @@ net::awaitable<bool> event_store::store_pass()
     std::vector<stored_event> fresh;
     try {
         auto job = [&](pqxx::connection& c) {
-            std::vector<const std::string*> hashes, types, payloads;
-            std::vector<std::int64_t> homes;
-            for (const auto& w : batch) {
-                hashes.push_back(&w->event.body_hash);
-                types.push_back(&w->event.event_type);
-                payloads.push_back(&w->event.payload);
-                homes.push_back(w->event.home_id);
-            }
-            std::string home_list = "{";
-            for (std::size_t i = 0; i < homes.size(); ++i)
-                home_list += (i ? "," : "") + std::to_string(homes[i]);
-            home_list += "}";
-            auto hash_list = text_array(hashes);
+            using common::db::text_array;
+            auto hash_list = text_array(batch, [](const auto& w) -> const std::string& { return w->event.body_hash; });
+            auto home_list = common::db::int_array(batch, [](const auto& w) { return w->event.home_id; });
+            auto types = text_array(batch, [](const auto& w) -> const std::string& { return w->event.event_type; });
+            auto payloads = text_array(batch, [](const auto& w) -> const std::string& { return w->event.payload; });
             pqxx::work tx(c);
             tx.exec_prepared("events_lock", writer_lock_key);
-            auto inserted = tx.exec_prepared("events_insert", hash_list, home_list, text_array(types),
-                                             text_array(payloads));
+            auto inserted = tx.exec_prepared("events_insert", hash_list, home_list, types, payloads);
             std::unordered_map<std::string, std::int64_t> seqs;
             std::unordered_set<std::string> fresh_hashes;
             for (const auto& r : inserted) {
