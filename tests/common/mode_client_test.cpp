@@ -1,4 +1,5 @@
 #include "common/mode/client.hpp"
+#include "mode_problems.hpp"
 
 #include "common/web/json_body.hpp"
 #include "common/web/router.hpp"
@@ -111,40 +112,6 @@ void run(net::io_context& ioc, F f)
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(failures_map_to_the_contract)
-{
-    using mode::failure;
-    auto p = mode::to_problem(mode::error(failure::rejected, 409, "DEVICE_OFFLINE", "x"));
-    BOOST_TEST(status_of(p) == 409U);
-    BOOST_TEST(p.code() == "MODE_DEVICE_OFFLINE");
-    p = mode::to_problem(mode::error(failure::rejected, 403, "PERMISSION_DENIED", "x"));
-    BOOST_TEST(status_of(p) == 403U);
-    BOOST_TEST(p.code() == "MODE_PERMISSION_DENIED");
-    p = mode::to_problem(mode::error(failure::rejected, 404, "ERROR", "x"));
-    BOOST_TEST(status_of(p) == 404U);
-    // Our own credentials refused: not the user's fault, not a 401 for them.
-    p = mode::to_problem(mode::error(failure::rejected, 401, "AUTHORIZATION_REQUIRED", "x"));
-    BOOST_TEST(status_of(p) == 502U);
-    p = mode::to_problem(mode::error(failure::unavailable, 0, "", "connection refused"));
-    BOOST_TEST(status_of(p) == 503U);
-    BOOST_TEST(p.code() == "MODE_UNAVAILABLE");
-    BOOST_TEST(!p.headers().empty());
-    p = mode::to_problem(mode::error(failure::unavailable, 500, "DATABASE_ERROR", "x"));
-    BOOST_TEST(status_of(p) == 502U);
-    BOOST_TEST(p.code() == "MODE_UNAVAILABLE");
-    p = mode::to_problem(mode::error(failure::timeout, 0, "", "x"));
-    BOOST_TEST(status_of(p) == 504U);
-    BOOST_TEST(p.code() == "MODE_TIMEOUT");
-    p = mode::to_problem(mode::error(failure::outcome_unknown, 0, "", "x"));
-    BOOST_TEST(status_of(p) == 502U);
-    BOOST_TEST(p.code() == "MODE_OUTCOME_UNKNOWN");
-    BOOST_TEST(p.headers().empty()); // no Retry-After: a retry may repeat the effect
-    p = mode::to_problem(mode::error(failure::bad_answer, 200, "", "x"));
-    BOOST_TEST(status_of(p) == 502U);
-    // The detail never carries what MODE said beyond its reason.
-    BOOST_TEST(p.detail().find("x") == std::string::npos);
-}
-
 BOOST_AUTO_TEST_CASE(byou_calls_send_what_mode_expects)
 {
     fake_mode m;
@@ -181,7 +148,7 @@ std::string upper(std::string s)
 // (any case: MODE's reason is upper-cased and its '-' become '_'), and for the header's scheme.
 void expect_no_credential(const mode::error& e, const std::string& context)
 {
-    auto p = mode::to_problem(e);
+    auto p = gateway::to_problem(e);
     std::vector<std::string> texts{e.what(), e.reason(), p.code(), p.detail()};
     for (const auto& [name, value] : p.headers())
         texts.push_back(name + ": " + value);
@@ -230,7 +197,7 @@ BOOST_AUTO_TEST_CASE(answers_become_the_right_failures)
             ++checked;
             BOOST_TEST((e.kind() == kind), path);
             BOOST_TEST(e.status() == status, path);
-            auto p = mode::to_problem(e);
+            auto p = gateway::to_problem(e);
             BOOST_TEST(status_of(p) == answer, path);
             BOOST_TEST(p.code() == code, path);
             expect_no_credential(e, path);
@@ -282,7 +249,7 @@ BOOST_AUTO_TEST_CASE(answers_become_the_right_failures)
         } catch (const mode::error& e) {
             threw = true;
             BOOST_TEST((e.kind() == mode::failure::unavailable));
-            auto p = mode::to_problem(e);
+            auto p = gateway::to_problem(e);
             BOOST_TEST(status_of(p) == 503U);
             BOOST_TEST(p.code() == "MODE_UNAVAILABLE");
             expect_no_credential(e, "unreachable");

@@ -2,6 +2,7 @@
 
 #include "common/db/pg_pool.hpp"
 #include "common/log.hpp"
+#include "common/util/backoff.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -68,21 +69,22 @@ std::vector<int> apply_migrations(pqxx::connection& c, const std::vector<migrati
 
 net::awaitable<void> migrate_until_done(pg_pool& pool, std::atomic<bool>& done, const std::atomic<bool>& stop)
 {
-    std::chrono::milliseconds delay{250};
+    backoff retry(std::chrono::milliseconds(250), std::chrono::milliseconds(10'000), jitter::none);
     net::steady_timer timer(co_await net::this_coro::executor);
     while (!stop) {
+        std::chrono::milliseconds delay{};
         try {
             auto applied = co_await pool.run([](pqxx::connection& c) { return apply_migrations(c, builtin_migrations()); });
             log::info("db.migrations_ready", {{"applied_now", applied.size()}});
             done = true;
             co_return;
         } catch (const std::exception& e) {
+            delay = retry.next();
             log::warn("db.migrations_pending", {{"error", std::string(e.what()).substr(0, 300)},
                                                 {"retry_in_ms", delay.count()}});
         }
         timer.expires_after(delay);
         co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-        delay = std::min(delay * 2, std::chrono::milliseconds(10'000));
     }
 }
 

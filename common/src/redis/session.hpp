@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "common/net/aliases.hpp"
 #include "common/redis/connection.hpp"
+#include "common/util/backoff.hpp"
 #include "redis/asio_adapter.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -26,28 +27,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
 namespace common::redis::detail {
 
 using clock = std::chrono::steady_clock;
-
-/**
- * Delay before reconnect attempt number `failures` (0-based): 100 ms doubling up to 5 s, with
- * "equal jitter" (half fixed, half random) so many clients restarting together spread out.
- */
-inline std::chrono::milliseconds backoff_delay(unsigned failures, std::uint32_t random) noexcept
-{
-    constexpr long long base_ms = 100;
-    constexpr long long cap_ms = 5000;
-    const long long full = std::min(base_ms << std::min(failures, 6U), cap_ms);
-    const long long half = full / 2;
-    return std::chrono::milliseconds(
-        half + static_cast<long long>(random % static_cast<std::uint32_t>(half + 1))
-    );
-}
 
 /** redisAsyncCommandArgv over a vector of binary-safe arguments. */
 inline int send_argv(
@@ -81,7 +66,6 @@ public:
         , resolver_(strand_)
         , connect_timer_(strand_)
         , retry_timer_(strand_)
-        , rng_(std::random_device{}())
     {}
     virtual ~session() = default;
     session(const session&) = delete;
@@ -337,13 +321,13 @@ private:
                 tag_ + ".up",
                 {{"target", describe(cfg_)},
                  {"downtime_ms", static_cast<std::int64_t>(down_ms.count())},
-                 {"failed_attempts", failures_}}
+                 {"failed_attempts", reconnect_.failures()}}
             );
         } else {
             log::info(tag_ + ".connected", {{"target", describe(cfg_)}, {"db", cfg_.db}});
         }
         outage_ = false;
-        failures_ = 0;
+        reconnect_.reset();
         on_ready();
     }
 
@@ -407,7 +391,7 @@ private:
             );
         }
         state_ = state::backoff;
-        const auto delay = backoff_delay(failures_++, static_cast<std::uint32_t>(rng_()));
+        const auto delay = reconnect_.next();
         retry_timer_.expires_after(delay);
         retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (!ec && self->state_ == state::backoff)
@@ -418,7 +402,6 @@ private:
     net::ip::tcp::resolver resolver_;
     net::steady_timer connect_timer_; // bounds resolve + connect + handshake
     net::steady_timer retry_timer_;
-    std::minstd_rand rng_;
     std::shared_ptr<asio_adapter> link_; // the current context, if any
     state state_ = state::idle;
     // Bumped per attempt and per loss, so stale timers and resolves do nothing.
@@ -426,7 +409,11 @@ private:
     std::string closing_reason_; // set when we free the context ourselves
     bool outage_ = false;
     clock::time_point outage_since_{};
-    unsigned failures_ = 0;
+    // Reconnect delays: 100 ms doubling up to 5 s, with equal jitter so many clients restarting
+    // together spread out (documented on common::redis::connection).
+    common::backoff reconnect_{
+        std::chrono::milliseconds(100), std::chrono::milliseconds(5000), common::jitter::equal
+    };
     std::atomic<bool> ready_flag_{false};
     mutable std::mutex error_mutex_;
     std::string last_error_;

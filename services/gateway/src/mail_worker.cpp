@@ -7,12 +7,6 @@
 #include "common/log.hpp"
 #include "common/mail/message.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include <random>
-
 namespace gateway {
 
 using namespace std::chrono;
@@ -28,7 +22,9 @@ mail_worker::mail_worker(net::any_io_executor strand, mail_outbox& outbox, const
     : outbox_(outbox)
     , settings_(s)
     , pool_(2)
-    , timer_(std::move(strand))
+    , retry_(s.mail_retry_min, s.mail_retry_max, common::jitter::equal)
+    // An error (the database) waits as long as an idle poll.
+    , loop_(std::move(strand), "mail.worker", poll, common::backoff(poll, poll, common::jitter::none))
     , sent_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "sent"}}))
     , retried_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "retry"}}))
     , failed_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "failed"}}))
@@ -38,16 +34,6 @@ mail_worker::mail_worker(net::any_io_executor strand, mail_outbox& outbox, const
         o.url = s.smtp_url;
         sender_.emplace(std::move(o));
     }
-}
-
-milliseconds mail_worker::backoff(int attempts) const
-{
-    long long d = settings_.mail_retry_min.count();
-    for (int i = 0; i < attempts && d < settings_.mail_retry_max.count(); ++i)
-        d *= 2;
-    d = std::min<long long>(d, settings_.mail_retry_max.count());
-    thread_local std::mt19937_64 gen{std::random_device{}()};
-    return milliseconds(std::uniform_int_distribution<long long>(d / 2, d)(gen));
 }
 
 net::awaitable<void> mail_worker::deliver(queued_mail& m)
@@ -112,34 +98,22 @@ net::awaitable<void> mail_worker::deliver(queued_mail& m)
 
 net::awaitable<void> mail_worker::run()
 {
-    while (!stopped_) {
-        pending_ = false;
-        bool busy = false;
-        try {
-            auto mails = co_await outbox_.claim(batch, lease);
-            busy = static_cast<int>(mails.size()) == batch;
-            for (auto& m : mails)
-                co_await deliver(m);
-        } catch (const std::exception& e) {
-            common::log::warn("mail.worker", {{"error", e.what()}});
-        }
-        if (busy || pending_ || stopped_)
-            continue;
-        timer_.expires_after(poll);
-        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
-    }
+    co_await loop_.run([this]() -> net::awaitable<bool> {
+        auto mails = co_await outbox_.claim(batch, lease);
+        for (auto& m : mails)
+            co_await deliver(m);
+        co_return static_cast<int>(mails.size()) == batch; // a full batch: more may be due
+    });
 }
 
 void mail_worker::notify()
 {
-    pending_ = true;
-    net::post(timer_.get_executor(), [this] { timer_.cancel(); });
+    loop_.wake();
 }
 
 void mail_worker::stop()
 {
-    stopped_ = true;
-    net::post(timer_.get_executor(), [this] { timer_.cancel(); });
+    loop_.stop();
 }
 
 } // namespace gateway

@@ -4,11 +4,10 @@
 
 #include "common/mail/smtp_sender.hpp"
 #include "common/metrics.hpp"
+#include "common/util/background_loop.hpp"
+#include "common/util/backoff.hpp"
 #include "common/util/blocking_pool.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,7 +22,8 @@ struct settings;
  * jittered backoff (a transient failure: the server is down, busy, or refused for now), or given up
  * (refused for good). With no MB_SMTP_URL the mails are written to the log instead: development only.
  *
- * Runs on its own strand (`run`); `notify` may be called from anywhere when a mail was queued.
+ * Runs on the strand given at construction (`run` is spawned there; SMTP itself on the blocking pool).
+ * Thread-safety: `notify` (a mail was queued) and `stop` may be called from anywhere.
  */
 class mail_worker
 {
@@ -33,9 +33,10 @@ public:
     net::awaitable<void> run();
     void stop();
     void notify();
-    net::any_io_executor executor() { return timer_.get_executor(); }
+    net::any_io_executor executor() { return loop_.executor(); }
 
-    std::chrono::milliseconds backoff(int attempts) const;
+    /** The delay before attempt number `attempts + 1`, jittered into [d/2, d]. */
+    std::chrono::milliseconds backoff(int attempts) const { return retry_.delay(static_cast<unsigned>(attempts)); }
 
 private:
     net::awaitable<void> deliver(queued_mail& m);
@@ -44,9 +45,8 @@ private:
     const settings& settings_;
     std::optional<common::mail::smtp_sender> sender_;
     common::blocking_pool pool_;
-    net::steady_timer timer_;
-    std::atomic<bool> stopped_{false};
-    std::atomic<bool> pending_{false};
+    common::backoff retry_;
+    common::background_loop loop_;
     common::metrics::counter& sent_;
     common::metrics::counter& retried_;
     common::metrics::counter& failed_;

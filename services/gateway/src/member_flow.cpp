@@ -6,6 +6,7 @@
 #include "membership_store.hpp"
 #include "mode_access.hpp"
 #include "mode_linker.hpp"
+#include "mode_problems.hpp"
 #include "rate_limits.hpp"
 #include "settings.hpp"
 #include "token_store.hpp"
@@ -279,7 +280,7 @@ net::awaitable<bool> member_flow::still_owner(std::int64_t home_id, const std::o
     } catch (const common::mode::error& e) {
         if (e.kind() == common::mode::failure::rejected && e.status() == 404)
             co_return false; // the home is gone
-        throw common::mode::to_problem(e);
+        throw to_problem(e);
     }
     co_return role_in(members, *inviter->mode_user_id) == std::optional<std::string>("owner");
 }
@@ -331,7 +332,7 @@ net::awaitable<json::object> member_flow::accept(const std::string& token, const
                                        p_.cfg.mode_project_key, &add_body);
     } catch (const common::mode::error& e) {
         if (e.reason() != "MEMBER_EXISTS")
-            throw common::mode::to_problem(e);
+            throw to_problem(e);
     }
     co_await p_.db.run([&](pqxx::connection& c) {
         pqxx::work tx(c);

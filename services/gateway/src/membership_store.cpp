@@ -1,5 +1,7 @@
 #include "membership_store.hpp"
 
+#include "common/db/pg_array.hpp"
+
 #include <pqxx/result>
 
 #include <algorithm>
@@ -7,33 +9,8 @@
 
 namespace gateway {
 
-std::string pg_int_array(const std::vector<std::int64_t>& v)
-{
-    std::string out = "{";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += std::to_string(v[i]);
-    }
-    return out + "}";
-}
-
-std::string pg_text_array(const std::vector<std::string>& v)
-{
-    std::string out = "{";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += '"';
-        for (char c : v[i]) {
-            if (c == '"' || c == '\\')
-                out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
+using common::db::int_array;
+using common::db::text_array;
 
 std::vector<std::pair<std::string, std::string>> membership_store::statements()
 {
@@ -149,8 +126,8 @@ net::awaitable<bool> membership_store::sync_user(std::string user_id, std::vecto
 {
     bool any = co_await db_.run([&](pqxx::connection& c) {
         pqxx::work tx(c);
-        auto removed = tx.exec_prepared("member_sync_user_delete", user_id, pg_int_array(homes));
-        auto added = tx.exec_prepared("member_sync_user_insert", user_id, pg_int_array(homes));
+        auto removed = tx.exec_prepared("member_sync_user_delete", user_id, int_array(homes));
+        auto added = tx.exec_prepared("member_sync_user_insert", user_id, int_array(homes));
         if (stamp)
             tx.exec_prepared("member_list_stamp", user_id);
         tx.commit();
@@ -175,7 +152,7 @@ membership_store::sync_home(std::int64_t home_id, std::vector<std::pair<std::int
             mode_ids.push_back(id);
         std::vector<known_member> found;
         std::vector<std::string> our_ids;
-        for (const auto& r : tx.exec_prepared("member_known_users", pg_int_array(mode_ids))) {
+        for (const auto& r : tx.exec_prepared("member_known_users", int_array(mode_ids))) {
             known_member m{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
                            r[3].as<std::string>()};
             for (auto& [id, role] : members)
@@ -184,7 +161,7 @@ membership_store::sync_home(std::int64_t home_id, std::vector<std::pair<std::int
             our_ids.push_back(m.user_id);
             found.push_back(std::move(m));
         }
-        touched = user_ids(tx.exec_prepared("member_sync_home_delete", home_id, pg_text_array(our_ids)));
+        touched = user_ids(tx.exec_prepared("member_sync_home_delete", home_id, text_array(our_ids)));
         for (const auto& id : our_ids)
             if (std::find(before.begin(), before.end(), id) == before.end())
                 touched.push_back(id);
@@ -223,7 +200,7 @@ membership_store::events_of_homes(std::vector<std::int64_t> homes, std::int64_t 
     co_return co_await db_.run([&](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
         std::vector<std::pair<std::int64_t, std::string>> out;
-        for (const auto& r : tx.exec_prepared("events_of_homes", pg_int_array(homes), after, limit))
+        for (const auto& r : tx.exec_prepared("events_of_homes", int_array(homes), after, limit))
             out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
         return out;
     });

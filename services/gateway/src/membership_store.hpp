@@ -83,9 +83,4 @@ private:
     change_notifier notify_;
 };
 
-/** "{1,2,3}": a PostgreSQL array literal of integers. */
-std::string pg_int_array(const std::vector<std::int64_t>& v);
-/** {"a","b"} as a PostgreSQL text array literal (values quoted and escaped). */
-std::string pg_text_array(const std::vector<std::string>& v);
-
 } // namespace gateway

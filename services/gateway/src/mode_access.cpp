@@ -1,6 +1,7 @@
 #include "mode_access.hpp"
 
 #include "mode_linker.hpp"
+#include "mode_problems.hpp"
 #include "session_bus.hpp"
 #include "user_store.hpp"
 
@@ -50,7 +51,7 @@ net::awaitable<json::value> mode_access::call(const caller& c, http::verb method
         co_return co_await mode_.call(method, path, key, body);
     } catch (const common::mode::error& e) {
         if (e.kind() != common::mode::failure::rejected || e.status() != 401)
-            throw common::mode::to_problem(e);
+            throw to_problem(e);
     }
     // MODE no longer accepts this user's key (it was revoked): the linker issues a new one.
     co_await renew_key(c);
@@ -64,7 +65,7 @@ net::awaitable<std::string> mode_access::call_raw(const caller& c, http::verb me
         co_return co_await mode_.call_raw(method, path, key);
     } catch (const common::mode::error& e) {
         if (e.kind() != common::mode::failure::rejected || e.status() != 401)
-            throw common::mode::to_problem(e);
+            throw to_problem(e);
     }
     co_await renew_key(c);
     co_return std::string();
@@ -77,7 +78,7 @@ net::awaitable<json::array> mode_access::list_all(const caller& c, std::string p
         co_return co_await mode_.list_all(path, key);
     } catch (const common::mode::error& e) {
         if (e.kind() != common::mode::failure::rejected || e.status() != 401)
-            throw common::mode::to_problem(e);
+            throw to_problem(e);
     }
     co_await renew_key(c);
     co_return json::array();

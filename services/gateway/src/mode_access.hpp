@@ -3,6 +3,7 @@
 #include "session_auth.hpp"
 
 #include "common/mode/client.hpp"
+#include "common/web/problem.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -20,7 +21,7 @@ class user_store;
  * MODE calls on a signed-in user's behalf, with that user's own MODE key: MODE enforces what the user
  * may do. The key is opened (decrypted) for the call only. A user whose link is still pending gets 503
  * `MODE_LINK_PENDING`; a key MODE no longer accepts is dropped and re-issued by the linker. MODE's
- * failures become the contract's problems (`common::mode::to_problem`). Thread-safety: shared.
+ * failures become the contract's problems (`to_problem`, mode_problems.hpp). Thread-safety: shared.
  */
 class mode_access
 {

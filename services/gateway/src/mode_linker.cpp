@@ -6,12 +6,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <algorithm>
-#include <random>
 
 namespace gateway {
 
@@ -25,21 +20,11 @@ mode_linker::mode_linker(net::any_io_executor strand, user_store& users, common:
     , cipher_(s.secret_key)
     , linked_(m.counter_for("mb_mode_links_total", "Accounts linked to a MODE user"))
     , failed_(m.counter_for("mb_mode_link_failures_total", "Failed attempts to link an account to MODE"))
-    , sleep_(std::move(strand))
+    , retry_(s.mode_link_retry_min, s.mode_link_retry_max, common::jitter::equal)
+    // Idle: a look for due accounts every second; an error (the database) waits 2 s.
+    , loop_(std::move(strand), "mode.linker", milliseconds(1000),
+            common::backoff(milliseconds(2000), milliseconds(2000), common::jitter::none))
 {
-}
-
-milliseconds mode_linker::backoff(int attempts) const
-{
-    auto base = settings_.mode_link_retry_min.count();
-    auto cap = settings_.mode_link_retry_max.count();
-    long long d = base;
-    for (int i = 0; i < attempts && d < cap; ++i)
-        d *= 2;
-    d = std::min<long long>(d, cap);
-    thread_local std::mt19937_64 gen{std::random_device{}()};
-    std::uniform_int_distribution<long long> jitter(d / 2, d);
-    return milliseconds(jitter(gen));
 }
 
 std::string mode_linker::seal_key(const std::string& user_id, const std::string& key) const
@@ -127,29 +112,18 @@ net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optio
 
 net::awaitable<void> mode_linker::run()
 {
-    while (!stopped_) {
-        milliseconds pause{1000};
-        try {
-            if (auto job = co_await users_.claim_link(lease)) {
-                co_await attempt(job->user_id, job->mode_user_id, job->attempts, settings_.mode_timeout);
-                pause = milliseconds(0);
-            }
-        } catch (const std::exception& e) {
-            common::log::warn("mode.linker", {{"error", e.what()}});
-            pause = milliseconds(2000);
-        }
-        if (pause.count() > 0 && !stopped_) {
-            sleep_.expires_after(pause);
-            co_await sleep_.async_wait(net::as_tuple(net::use_awaitable));
-        }
-    }
+    co_await loop_.run([this]() -> net::awaitable<bool> {
+        auto job = co_await users_.claim_link(lease);
+        if (!job)
+            co_return false;
+        co_await attempt(job->user_id, job->mode_user_id, job->attempts, settings_.mode_timeout);
+        co_return true;
+    });
 }
 
 void mode_linker::stop()
 {
-    stopped_ = true;
-    // The timer belongs to the loop's strand.
-    net::post(sleep_.get_executor(), [this] { sleep_.cancel(); });
+    loop_.stop();
 }
 
 } // namespace gateway

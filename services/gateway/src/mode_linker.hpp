@@ -7,11 +7,11 @@
 #include "common/crypto/keys.hpp"
 #include "common/metrics.hpp"
 #include "common/mode/client.hpp"
+#include "common/util/background_loop.hpp"
+#include "common/util/backoff.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -39,7 +39,8 @@ struct link_result
  * background loop (`run`, one per instance) claims due accounts with a lease, so instances never work
  * on the same account at once.
  *
- * Thread-safety: shared; `attempt` may run concurrently for different accounts. `run` once.
+ * Runs its background loop on the strand given at construction. Thread-safety: shared; `attempt` may run
+ * concurrently for different accounts; `stop` from anywhere. `run` once.
  */
 class mode_linker
 {
@@ -60,13 +61,13 @@ public:
     void announce_to(session_bus& bus) { bus_ = &bus; }
 
     /** The strand `run` belongs on. */
-    net::any_io_executor executor() { return sleep_.get_executor(); }
+    net::any_io_executor executor() { return loop_.executor(); }
 
     /** How long a claimed account stays leased to the instance working on it. */
     static constexpr std::chrono::milliseconds lease{60'000};
 
     /** The delay before attempt number `attempts + 1`, jittered into [d/2, d]. */
-    std::chrono::milliseconds backoff(int attempts) const;
+    std::chrono::milliseconds backoff(int attempts) const { return retry_.delay(static_cast<unsigned>(attempts)); }
 
     /** Seals a MODE user key for storage (common::crypto::sealed_text, the account id as associated data). */
     std::string seal_key(const std::string& user_id, const std::string& key) const;
@@ -88,9 +89,9 @@ private:
     common::crypto::sealed_text cipher_;
     common::metrics::counter& linked_;
     common::metrics::counter& failed_;
-    std::atomic<bool> stopped_{false};
     session_bus* bus_ = nullptr;
-    net::steady_timer sleep_;
+    common::backoff retry_;
+    common::background_loop loop_;
 };
 
 } // namespace gateway

@@ -1,5 +1,6 @@
 #include "event_publisher.hpp"
 
+#include "common/db/pg_array.hpp"
 #include "common/mode/event.hpp"
 #include "common/log.hpp"
 #include "common/redis/reply.hpp"
@@ -21,13 +22,7 @@ constexpr std::size_t relay_batch = 500;
 
 std::string seq_array(const std::vector<stored_event>& events)
 {
-    std::string out = "{";
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += std::to_string(events[i].seq);
-    }
-    return out + "}";
+    return common::db::int_array(events, &stored_event::seq);
 }
 
 } // namespace
@@ -36,10 +31,12 @@ event_publisher::event_publisher(net::any_io_executor strand, common::redis::con
                                  common::metrics::registry& m)
     : redis_(redis)
     , db_(db)
-    , wake_(std::move(strand))
     , published_(m.counter_for("mb_events_published_total", "Events published on Redis", {{"path", "direct"}}))
     , relayed_(m.counter_for("mb_events_published_total", "Events published on Redis", {{"path", "relay"}}))
     , backlog_gauge_(m.gauge_for("mb_events_publish_backlog", "1 while events wait for Redis"))
+    // Passes catch their own failures; the error backoff only guards against the unexpected.
+    , loop_(std::move(strand), "events.publisher", std::chrono::seconds(1),
+            common::backoff(std::chrono::seconds(1), std::chrono::seconds(1), common::jitter::none))
 {
 }
 
@@ -70,7 +67,7 @@ void event_publisher::committed(std::vector<stored_event> events)
         for (auto& e : events)
             pending_.push_back(std::move(e));
     }
-    net::post(wake_.get_executor(), [this] { wake_.cancel(); });
+    loop_.wake();
 }
 
 net::awaitable<void> event_publisher::publish(const std::vector<stored_event>& events)
@@ -150,62 +147,63 @@ net::awaitable<std::size_t> event_publisher::relay_once(bool backlog)
 
 net::awaitable<void> event_publisher::run()
 {
-    auto last_relay = std::chrono::steady_clock::now();
-    while (!stopped_) {
-        std::vector<stored_event> batch;
-        {
-            std::lock_guard lock(mutex_);
-            while (!pending_.empty() && batch.size() < relay_batch) {
-                batch.push_back(std::move(pending_.front()));
-                pending_.pop_front();
-            }
+    last_relay_ = std::chrono::steady_clock::now();
+    co_await loop_.run([this] { return publish_pass(); });
+}
+
+net::awaitable<bool> event_publisher::publish_pass()
+{
+    std::vector<stored_event> batch;
+    {
+        std::lock_guard lock(mutex_);
+        while (!pending_.empty() && batch.size() < relay_batch) {
+            batch.push_back(std::move(pending_.front()));
+            pending_.pop_front();
         }
-        if (!batch.empty() && !backlog_) {
-            try {
-                co_await publish(batch);
-                published_.inc(batch.size());
-                auto through = co_await mark_published(batch);
-                co_await announce(through);
-            } catch (const common::redis::error& e) {
-                // They stay unpublished in PostgreSQL; the relay takes over, in seq order.
-                common::log::warn("events.publish_failed", {{"events", batch.size()}, {"error", e.what()}});
-                backlog_ = true;
-                backlog_gauge_.set(1);
-            } catch (const std::exception& e) {
-                // Published, not marked: the relay may publish them again, which readers tolerate.
-                common::log::warn("events.mark_failed", {{"events", batch.size()}, {"error", e.what()}});
-            }
-            continue;
-        }
-        // Relay: at once while draining a backlog, otherwise every few seconds for stragglers (events
-        // committed by an instance that stopped before publishing them).
-        auto now = std::chrono::steady_clock::now();
-        if (backlog_ || now - last_relay >= std::chrono::seconds(1)) {
-            last_relay = now;
-            try {
-                auto n = co_await relay_once(backlog_);
-                if (n > 0)
-                    common::log::info("events.relayed", {{"events", n}});
-                if (n > 0 && backlog_)
-                    continue;
-                if (backlog_ && n == 0) {
-                    backlog_ = false;
-                    backlog_gauge_.set(0);
-                    common::log::info("events.backlog_cleared");
-                }
-            } catch (const std::exception& e) {
-                common::log::debug("events.relay_waiting", {{"error", e.what()}});
-            }
-        }
-        wake_.expires_after(std::chrono::seconds(1));
-        co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
     }
+    if (!batch.empty() && !backlog_) {
+        try {
+            co_await publish(batch);
+            published_.inc(batch.size());
+            auto through = co_await mark_published(batch);
+            co_await announce(through);
+        } catch (const common::redis::error& e) {
+            // They stay unpublished in PostgreSQL; the relay takes over, in seq order.
+            common::log::warn("events.publish_failed", {{"events", batch.size()}, {"error", e.what()}});
+            backlog_ = true;
+            backlog_gauge_.set(1);
+        } catch (const std::exception& e) {
+            // Published, not marked: the relay may publish them again, which readers tolerate.
+            common::log::warn("events.mark_failed", {{"events", batch.size()}, {"error", e.what()}});
+        }
+        co_return true;
+    }
+    // Relay: at once while draining a backlog, otherwise every few seconds for stragglers (events
+    // committed by an instance that stopped before publishing them).
+    auto now = std::chrono::steady_clock::now();
+    if (backlog_ || now - last_relay_ >= std::chrono::seconds(1)) {
+        last_relay_ = now;
+        try {
+            auto n = co_await relay_once(backlog_);
+            if (n > 0)
+                common::log::info("events.relayed", {{"events", n}});
+            if (n > 0 && backlog_)
+                co_return true;
+            if (backlog_ && n == 0) {
+                backlog_ = false;
+                backlog_gauge_.set(0);
+                common::log::info("events.backlog_cleared");
+            }
+        } catch (const std::exception& e) {
+            common::log::debug("events.relay_waiting", {{"error", e.what()}});
+        }
+    }
+    co_return false;
 }
 
 void event_publisher::stop()
 {
-    stopped_ = true;
-    net::post(wake_.get_executor(), [this] { wake_.cancel(); });
+    loop_.stop();
 }
 
 } // namespace ingest

@@ -5,10 +5,9 @@
 #include "common/db/pg_pool.hpp"
 #include "common/metrics.hpp"
 #include "common/redis/connection.hpp"
+#include "common/util/background_loop.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -25,7 +24,8 @@ namespace ingest {
  * instance published it) is announced on `mb:published`; gateways deliver in seq order against it.
  * Readers may see an event twice (after a restart); they dedupe by seq.
  *
- * `run` belongs on `executor()` (a strand); `committed` may be called from any thread.
+ * Runs on the strand given at construction (`run` is spawned there). Thread-safety: `committed` and
+ * `stop` may be called from any thread.
  */
 class event_publisher
 {
@@ -39,7 +39,7 @@ public:
 
     net::awaitable<void> run();
     void stop();
-    net::any_io_executor executor() { return wake_.get_executor(); }
+    net::any_io_executor executor() { return loop_.executor(); }
 
 private:
     net::awaitable<void> publish(const std::vector<stored_event>& events);
@@ -49,18 +49,20 @@ private:
     net::awaitable<void> announce(std::int64_t through);
     /** One relay round; returns how many events it republished. */
     net::awaitable<std::size_t> relay_once(bool backlog);
+    /** One pass of the loop: the pending events, or a relay round; true when more is waiting. */
+    net::awaitable<bool> publish_pass();
 
     common::redis::connection& redis_;
     common::db::pg_pool& db_;
-    net::steady_timer wake_;
     std::mutex mutex_;
     std::deque<stored_event> pending_;
     bool backlog_ = false; // on the strand
     std::int64_t announced_ = 0; // on the strand: the last watermark announced
-    std::atomic<bool> stopped_{false};
+    std::chrono::steady_clock::time_point last_relay_{}; // on the strand
     common::metrics::counter& published_;
     common::metrics::counter& relayed_;
     common::metrics::gauge& backlog_gauge_;
+    common::background_loop loop_;
 };
 
 } // namespace ingest

@@ -1,5 +1,6 @@
 #include "event_store.hpp"
 
+#include "common/db/pg_array.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,29 +22,6 @@ namespace {
 // The advisory lock every writer takes around a batch ("mbevents").
 constexpr long long writer_lock_key = 0x6d626576656e7473LL;
 
-std::string text_array(const std::vector<const std::string*>& v)
-{
-    std::size_t size = 2;
-    for (const auto* s : v)
-        size += s->size() + 3;
-    std::string out;
-    out.reserve(size);
-    out += '{';
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += '"';
-        for (char c : *v[i]) {
-            if (c == '"' || c == '\\')
-                out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
-}
-
 } // namespace
 
 struct event_store::waiter
@@ -64,7 +42,9 @@ event_store::event_store(net::any_io_executor strand, common::db::pg_pool& db, c
                          std::size_t max_batch)
     : db_(db)
     , max_batch_(max_batch)
-    , wake_(std::move(strand), std::chrono::steady_clock::time_point::max())
+    // Idle until `store` queues an event; passes catch their own failures.
+    , loop_(std::move(strand), "events.writer", common::background_loop::until_woken,
+            common::backoff(std::chrono::seconds(1), std::chrono::seconds(1), common::jitter::none))
     , stored_(m.counter_for("mb_events_stored_total", "Events committed"))
     , duplicates_(m.counter_for("mb_events_duplicate_total", "Deliveries of events already stored"))
     , batch_sizes_(m.histogram_for("mb_event_batch_size", "Events per commit", {},
@@ -95,7 +75,7 @@ net::awaitable<std::int64_t> event_store::store(incoming_event e)
         queue_.push_back(w);
     }
     // Wake the writer if it is idle; a busy writer looks at the queue again when its commit is done.
-    net::post(wake_.get_executor(), [this] { wake_.cancel(); });
+    loop_.wake();
     // The writer cancels the wait when the outcome is known. The short expiry only matters if that
     // happened before the wait began (possible when the caller's executor is not a strand).
     while (!w->finished.load()) {
@@ -127,74 +107,65 @@ void event_store::finish(std::vector<std::shared_ptr<waiter>>& batch)
 
 net::awaitable<void> event_store::run()
 {
-    while (!stopped_) {
-        auto batch = take_batch();
-        if (batch.empty()) {
-            wake_.expires_at(std::chrono::steady_clock::time_point::max());
-            co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
-            continue;
-        }
-        std::vector<stored_event> fresh;
-        try {
-            auto job = [&](pqxx::connection& c) {
-                std::vector<const std::string*> hashes, types, payloads;
-                std::vector<std::int64_t> homes;
-                for (const auto& w : batch) {
-                    hashes.push_back(&w->event.body_hash);
-                    types.push_back(&w->event.event_type);
-                    payloads.push_back(&w->event.payload);
-                    homes.push_back(w->event.home_id);
-                }
-                std::string home_list = "{";
-                for (std::size_t i = 0; i < homes.size(); ++i)
-                    home_list += (i ? "," : "") + std::to_string(homes[i]);
-                home_list += "}";
-                auto hash_list = text_array(hashes);
-                pqxx::work tx(c);
-                tx.exec_prepared("events_lock", writer_lock_key);
-                auto inserted = tx.exec_prepared("events_insert", hash_list, home_list, text_array(types),
-                                                 text_array(payloads));
-                std::unordered_map<std::string, std::int64_t> seqs;
-                std::unordered_set<std::string> fresh_hashes;
-                for (const auto& r : inserted) {
-                    seqs.emplace(r[1].as<std::string>(), r[0].as<std::int64_t>());
-                    fresh_hashes.insert(r[1].as<std::string>());
-                }
-                if (seqs.size() < batch.size()) // duplicates: answer with the seq of the first delivery
-                    for (const auto& r : tx.exec_prepared("events_seq_of", hash_list))
-                        seqs.emplace(r[0].as<std::string>(), r[1].as<std::int64_t>());
-                tx.commit();
-                return std::make_pair(std::move(seqs), std::move(fresh_hashes));
-            };
-            auto [seqs, fresh_hashes] = co_await db_.run(job);
-            for (auto& w : batch) {
-                auto it = seqs.find(w->event.body_hash);
-                w->seq = it == seqs.end() ? 0 : it->second;
-                // The new ones, each once (a batch may hold the same delivery twice).
-                if (fresh_hashes.erase(w->event.body_hash) != 0)
-                    fresh.push_back(stored_event{w->seq, w->event.home_id, w->event.payload});
+    co_await loop_.run([this] { return store_pass(); });
+}
+
+net::awaitable<bool> event_store::store_pass()
+{
+    auto batch = take_batch();
+    if (batch.empty())
+        co_return false;
+    std::vector<stored_event> fresh;
+    try {
+        auto job = [&](pqxx::connection& c) {
+            using common::db::text_array;
+            auto hash_list = text_array(batch, [](const auto& w) -> const std::string& { return w->event.body_hash; });
+            auto home_list = common::db::int_array(batch, [](const auto& w) { return w->event.home_id; });
+            auto types = text_array(batch, [](const auto& w) -> const std::string& { return w->event.event_type; });
+            auto payloads = text_array(batch, [](const auto& w) -> const std::string& { return w->event.payload; });
+            pqxx::work tx(c);
+            tx.exec_prepared("events_lock", writer_lock_key);
+            auto inserted = tx.exec_prepared("events_insert", hash_list, home_list, types, payloads);
+            std::unordered_map<std::string, std::int64_t> seqs;
+            std::unordered_set<std::string> fresh_hashes;
+            for (const auto& r : inserted) {
+                seqs.emplace(r[1].as<std::string>(), r[0].as<std::int64_t>());
+                fresh_hashes.insert(r[1].as<std::string>());
             }
-            std::sort(fresh.begin(), fresh.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
-            auto fresh_count = fresh.size();
-            stored_.inc(fresh_count);
-            duplicates_.inc(batch.size() - fresh_count);
-            batch_sizes_.observe(static_cast<double>(batch.size()));
-        } catch (const std::exception& e) {
-            auto error = std::current_exception();
-            common::log::warn("events.store_failed", {{"events", batch.size()}, {"error", e.what()}});
-            for (auto& w : batch)
-                w->error = error;
+            if (seqs.size() < batch.size()) // duplicates: answer with the seq of the first delivery
+                for (const auto& r : tx.exec_prepared("events_seq_of", hash_list))
+                    seqs.emplace(r[0].as<std::string>(), r[1].as<std::int64_t>());
+            tx.commit();
+            return std::make_pair(std::move(seqs), std::move(fresh_hashes));
+        };
+        auto [seqs, fresh_hashes] = co_await db_.run(job);
+        for (auto& w : batch) {
+            auto it = seqs.find(w->event.body_hash);
+            w->seq = it == seqs.end() ? 0 : it->second;
+            // The new ones, each once (a batch may hold the same delivery twice).
+            if (fresh_hashes.erase(w->event.body_hash) != 0)
+                fresh.push_back(stored_event{w->seq, w->event.home_id, w->event.payload});
         }
-        finish(batch);
-        if (!fresh.empty() && committed_)
-            committed_(std::move(fresh));
+        std::sort(fresh.begin(), fresh.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+        auto fresh_count = fresh.size();
+        stored_.inc(fresh_count);
+        duplicates_.inc(batch.size() - fresh_count);
+        batch_sizes_.observe(static_cast<double>(batch.size()));
+    } catch (const std::exception& e) {
+        auto error = std::current_exception();
+        common::log::warn("events.store_failed", {{"events", batch.size()}, {"error", e.what()}});
+        for (auto& w : batch)
+            w->error = error;
     }
+    finish(batch);
+    if (!fresh.empty() && committed_)
+        committed_(std::move(fresh));
+    co_return true;
 }
 
 void event_store::stop()
 {
-    stopped_ = true;
-    net::post(wake_.get_executor(), [this] { wake_.cancel(); });
+    loop_.stop();
 }
 
 } // namespace ingest

@@ -4,10 +4,9 @@
 
 #include "common/db/pg_pool.hpp"
 #include "common/metrics.hpp"
+#include "common/util/background_loop.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,8 +35,8 @@ struct stored_event
  * acknowledged and stored once. seq follows commit order across instances: each batch takes a
  * transaction-scoped advisory lock before drawing its seq values.
  *
- * `run` is the writer and belongs on `executor()` (a strand). `store` may be called from any
- * coroutine; it resumes on the caller's executor. Thread-safety: shared.
+ * `run` is the writer and runs on the strand given at construction (`executor()`). `store` may be
+ * called from any coroutine; it resumes on the caller's executor. Thread-safety: shared.
  */
 class event_store
 {
@@ -56,19 +55,20 @@ public:
 
     net::awaitable<void> run();
     void stop();
-    net::any_io_executor executor() { return wake_.get_executor(); }
+    net::any_io_executor executor() { return loop_.executor(); }
 
 private:
     struct waiter;
     std::vector<std::shared_ptr<waiter>> take_batch();
+    /** Commits one batch of queued events; false when none was queued. */
+    net::awaitable<bool> store_pass();
     void finish(std::vector<std::shared_ptr<waiter>>& batch);
 
     common::db::pg_pool& db_;
     std::size_t max_batch_;
     std::mutex mutex_;
     std::vector<std::shared_ptr<waiter>> queue_;
-    net::steady_timer wake_;
-    std::atomic<bool> stopped_{false};
+    common::background_loop loop_;
     std::function<void(std::vector<stored_event>)> committed_;
     common::metrics::counter& stored_;
     common::metrics::counter& duplicates_;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include "common/client/http_client.hpp"
-#include "common/web/problem.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -39,15 +38,6 @@ private:
     unsigned status_;
     std::string reason_;
 };
-
-/**
- * The answer the gateway gives for a failed MODE call (api.md): MODE's 4xx pass through with code
- * `MODE_<REASON>`; unreachable or 5xx → 503/502 `MODE_UNAVAILABLE`; too slow → 504 `MODE_TIMEOUT`;
- * a bad answer → 502 `MODE_UNAVAILABLE`; a write that may have reached MODE before its connection broke →
- * 502 `MODE_OUTCOME_UNKNOWN` (no Retry-After: repeating it may repeat its effect). MODE's 401 means our own credentials were refused, which the
- * user cannot fix: it becomes a 502 too.
- */
-web::problem to_problem(const error& e);
 
 /** Where a page of a MODE list sits, from its `vnd.tinkermode.range: first-last/total` header; an
     empty page has `*` before the slash, and count 0. */

@@ -6,6 +6,7 @@
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/util/backoff.hpp"
 #include "common/web/problem.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,21 +15,12 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <random>
 
 namespace gateway {
 
 namespace web = common::web;
 
 namespace {
-
-// A random duration in [lo, hi): spreads the queries of many streams told to resync at once.
-std::chrono::milliseconds jitter(std::chrono::milliseconds lo, std::chrono::milliseconds hi)
-{
-    thread_local std::minstd_rand gen{std::random_device{}()};
-    std::uniform_int_distribution<std::int64_t> d(lo.count(), hi.count() - 1);
-    return std::chrono::milliseconds(d(gen));
-}
 
 stream_machine::limits limits_of(const settings& cfg)
 {
@@ -63,7 +55,9 @@ void live_stream::deliver(const std::shared_ptr<const live_message>& m)
 
 void live_stream::resync()
 {
-    machine_.redis_lost(clock::now(), jitter(std::chrono::milliseconds(0), std::chrono::milliseconds(1000)));
+    // Random: spreads the queries of many streams told to resync at once.
+    using std::chrono::milliseconds;
+    machine_.redis_lost(clock::now(), common::random_between(milliseconds(0), milliseconds(1000)));
     pump();
 }
 
@@ -168,7 +162,7 @@ net::awaitable<void> live_stream::drive()
 net::awaitable<bool> live_stream::perform(stream_machine::action& a)
 {
     using kind = stream_machine::action::kind_t;
-    auto retry = [] { return jitter(std::chrono::milliseconds(1000), std::chrono::milliseconds(3000)); };
+    auto retry = [] { return common::random_between(std::chrono::milliseconds(1000), std::chrono::seconds(3)); };
     switch (a.kind) {
     case kind::send:
         if (a.shared) // the hub's payload, shared by every stream; it lives as long as `a`
