@@ -4,10 +4,13 @@
 //
 // Beast writes one WebSocket message at a time, and each message costs one send system call. A live
 // stream that falls behind (events arrive faster than its socket takes them) would pay that call per
-// event. This layer accepts each write at once while its socket is idle (one send, as before), and while
-// a send is under way it copies the frames that follow into one buffer, sent together by the next single
-// send: under load, the calls per event fall with the backlog. Frames keep their order, control frames
-// (ping, pong, close) included, because every byte Beast writes goes through here.
+// event. This layer copies each frame Beast writes into the connection's buffer and completes the write
+// at once: while the socket is idle the frame is sent straight away (one send, as before); while a send is
+// under way, the frames that follow wait in the buffer and leave together in the next single send, so
+// under load the calls per event fall with the backlog. The price is one copy of each frame per socket (a
+// few hundred bytes, far cheaper than the send it saves); Beast could not offer the next frame before the
+// previous write completed otherwise. Frames keep their order, control frames (ping, pong, close)
+// included, because every byte Beast writes goes through here.
 //
 // Bounded: past `high_water` bytes waiting, a write waits for the send in progress, so a client that
 // stops reading holds back Beast's write as before (and the write timeout cuts it). An idle connection

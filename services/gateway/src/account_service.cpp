@@ -90,9 +90,19 @@ net::awaitable<user_record> account_service::register_user(std::string email, st
     email = validate_email(email);
     validate_password(password);
     name = validate_name(name);
-    co_await limit(p_.cfg.registrations_per_ip, client.ip, true);
-
-    auto hash = co_await hash_password(std::move(password));
+    auto ticket = co_await enforce_limit(p_.limiter, p_.cfg.registrations_per_ip, client.ip, true);
+    std::string hash;
+    std::exception_ptr busy;
+    try {
+        hash = co_await hash_password(std::move(password));
+    } catch (...) {
+        busy = std::current_exception();
+    }
+    if (busy) {
+        // Refused before anything was made (503 BUSY): the address keeps its registration.
+        co_await p_.limiter.release(p_.cfg.registrations_per_ip, client.ip, ticket);
+        std::rethrow_exception(busy);
+    }
     bool invited = false;
     auto user = co_await p_.db.run([&](pqxx::connection& c) -> std::optional<user_record> {
         pqxx::work tx(c);

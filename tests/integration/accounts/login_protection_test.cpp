@@ -129,6 +129,35 @@ BOOST_AUTO_TEST_CASE(password_work_past_the_queue_is_refused_with_503_and_costs_
     test::expect_rate_limited(test::login(f.gw, test::unique_email("spray"), "not the password 123"));
 }
 
+BOOST_AUTO_TEST_CASE(a_registration_refused_as_busy_costs_the_address_nothing)
+{
+    // One hashing thread, room for one waiting hash: most of 20 registrations at once get 503 BUSY, and
+    // those are handed back to the address's registration budget.
+    fixture f(env{{"MB_PASSWORD_HASH_THREADS", "1"},
+                  {"MB_PASSWORD_HASH_QUEUE", "1"},
+                  {"MB_RATE_REGISTRATIONS_PER_IP", "20/1h"}});
+    std::mutex m;
+    std::map<unsigned, int> seen;
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 20; ++i)
+        clients.emplace_back([&] {
+            auto r = test::post_json(f.gw, "/v1/auth/register",
+                                     {{"email", test::unique_email("burst")}, {"password", test::good_password}, {"name", "B"}});
+            std::lock_guard lock(m);
+            ++seen[r.status];
+        });
+    for (auto& t : clients)
+        t.join();
+    BOOST_TEST(seen[503U] > 0);
+    BOOST_TEST(seen[201U] + seen[503U] == 20);
+    for (int i = seen[201U]; i < 20; ++i)
+        BOOST_TEST_REQUIRE(test::register_account(f.gw, test::unique_email("later")).size() > 0U);
+    test::expect_rate_limited(test::post_json(f.gw, "/v1/auth/register",
+                                              {{"email", test::unique_email("one-too-many")},
+                                               {"password", test::good_password},
+                                               {"name", "B"}}));
+}
+
 BOOST_AUTO_TEST_CASE(strangers_cannot_lock_the_owner_out_of_a_known_device)
 {
     fixture f(env{{"MB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/15m"}});
