@@ -5,16 +5,16 @@
 // Beast writes one WebSocket message at a time, and each message costs one send system call. A live
 // stream that falls behind (events arrive faster than its socket takes them) would pay that call per
 // event. This layer copies each frame Beast writes into the connection's buffer and completes the write
-// at once: while the socket is idle the frame is sent straight away (one send, as before); while a send is
-// under way, the frames that follow wait in the buffer and leave together in the next single send, so
-// under load the calls per event fall with the backlog. The price is one copy of each frame per socket (a
-// few hundred bytes, far cheaper than the send it saves); Beast could not offer the next frame before the
-// previous write completed otherwise. Frames keep their order, control frames (ping, pong, close)
-// included, because every byte Beast writes goes through here.
+// at once: while the socket is idle the frame is sent straight away, by a non-blocking send without an
+// asynchronous operation (one system call, as before, and no completion to dispatch); what the socket
+// does not take, and the frames that follow while it is sent, wait in the buffer and leave together in
+// the next single send. Frames keep their order, control frames (ping, pong, close) included, because
+// every byte Beast writes goes through here. try_send() takes a whole frame built elsewhere (the
+// fan-out's shared frames) the same way, without Beast's write operation.
 //
 // Bounded: past `high_water` bytes waiting, a write waits for the send in progress, so a client that
-// stops reading holds back Beast's write as before (and the write timeout cuts it). An idle connection
-// holds no buffer.
+// stops reading holds back Beast's write as before (and the write timeout cuts it); try_send() refuses.
+// An idle connection holds no buffer.
 //
 // Runs on the connection's strand only: the socket's executor. Not thread-safe.
 
@@ -29,6 +29,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace common::web::detail {
@@ -74,6 +75,32 @@ public:
             write_op<ConstBufferSequence>{this, st_, buffers}, handler, next_);
     }
 
+    /**
+     * Takes `bytes` (whole frames) now, without an operation, unless a write waits for room: sent at
+     * once when the socket is idle and takes them (the usual case: one send system call and nothing
+     * else), else kept behind the send in progress. False, and nothing taken, when the connection
+     * failed or the backlog is past `high_water`: the caller then writes through the WebSocket stream,
+     * which waits for room (and its write timeout applies).
+     */
+    bool try_send(std::string_view bytes)
+    {
+        auto& st = *st_;
+        if (st.failed || !st.alive || st.waiting.size() >= high_water)
+            return false;
+        if (st.in_flight) {
+            st.waiting.append(bytes);
+            return true;
+        }
+        std::size_t n = send_now(bytes);
+        if (st.failed)
+            return false;
+        if (n < bytes.size()) {
+            st.sending.assign(bytes.substr(n));
+            start_async(*this, st_);
+        }
+        return true;
+    }
+
     /** Waits until every accepted byte is sent (or the connection failed), then tears down the socket. */
     template <class TeardownHandler>
     void async_teardown(beast::role_type role, TeardownHandler&& handler)
@@ -97,11 +124,46 @@ private:
         net::steady_timer room; // never expires: cancelled when a send ends, to wake whoever waits
     };
 
-    /** Starts a send of what waits (on the strand; nothing in flight). */
+    /** Sends what waits (on the strand; nothing in flight): as much as the socket takes at once, without
+        an operation; the rest, if any, by an asynchronous write. */
     static void send(coalescing_stream& self, const std::shared_ptr<state>& st)
     {
-        st->sending.swap(st->waiting);
+        std::size_t n = self.send_now(st->waiting);
+        if (st->failed)
+            return;
+        if (n == st->waiting.size()) {
+            st->waiting.clear();
+            return;
+        }
+        st->sending.assign(st->waiting, n);
         st->waiting.clear();
+        start_async(self, st);
+    }
+
+    /** What a non-blocking send takes of `bytes` now (0 when the socket's buffer is full); a failure
+        is kept in `failed`. */
+    std::size_t send_now(std::string_view bytes)
+    {
+        boost::system::error_code ec;
+        if (!non_blocking_) {
+            next_.non_blocking(true, ec);
+            if (ec) {
+                st_->failed = ec;
+                return 0;
+            }
+            non_blocking_ = true;
+        }
+        std::size_t n = next_.write_some(net::buffer(bytes.data(), bytes.size()), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again)
+            return 0;
+        if (ec)
+            st_->failed = ec;
+        return ec ? 0 : n;
+    }
+
+    /** Sends `sending` with an operation: the socket could not take it all at once. */
+    static void start_async(coalescing_stream& self, const std::shared_ptr<state>& st)
+    {
         st->in_flight = true;
         auto* layer = &self;
         net::async_write(self.next_, net::buffer(st->sending),
@@ -183,6 +245,7 @@ private:
 
     Next next_;
     std::shared_ptr<state> st_;
+    bool non_blocking_ = false; // next_ in non-blocking mode, for the sends made without an operation
 };
 
 template <class Next, class TeardownHandler>

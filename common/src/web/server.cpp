@@ -38,6 +38,28 @@ server::impl::impl(net::io_context& io, tcp::endpoint ep, server_options o, hand
     open_websockets = &metrics->gauge_for("mb_ws_connections", "Open WebSocket connections");
 }
 
+std::string text_frame(std::string_view payload)
+{
+    // FIN + text opcode; no mask (a server's frames are not masked); the length in 7, 7+16 or 7+64 bits.
+    std::string out;
+    auto n = static_cast<std::uint64_t>(payload.size());
+    out.reserve(payload.size() + 10);
+    out.push_back(static_cast<char>(0x81));
+    if (n < 126) {
+        out.push_back(static_cast<char>(n));
+    } else if (n <= 0xffff) {
+        out.push_back(static_cast<char>(126));
+        for (int shift = 8; shift >= 0; shift -= 8)
+            out.push_back(static_cast<char>((n >> shift) & 0xff));
+    } else {
+        out.push_back(static_cast<char>(127));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out.push_back(static_cast<char>((n >> shift) & 0xff));
+    }
+    out.append(payload);
+    return out;
+}
+
 // For connections other than the server's own (which write without a coroutine): a coroutine does it.
 void ws_connection::start_write_shared(std::shared_ptr<const std::string> text, std::shared_ptr<write_listener> done)
 {

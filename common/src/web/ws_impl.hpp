@@ -140,6 +140,20 @@ public:
         });
     }
 
+    bool send_frame_now(std::string_view frame) override
+    {
+        // Only between whole frames of Beast's own: none of ours under way (Beast writes each frame into
+        // the layer in one step, so its pings and pongs never split one of these), and never after a
+        // close frame (Beast leaves the open state before it writes one).
+        if constexpr (requires { ws_.next_layer().try_send(frame); }) {
+            if (close_started_ || writing_ || !ws_.is_open())
+                return false;
+            return ws_.next_layer().try_send(frame);
+        } else {
+            return false;
+        }
+    }
+
     net::awaitable<void> close(std::uint16_t code, std::string reason) override
     {
         if (close_started_ || !ws_.is_open())

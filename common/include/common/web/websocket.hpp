@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace common::web {
 
@@ -22,6 +23,10 @@ inline constexpr std::uint16_t too_big = 1009;      // a message over server_opt
 inline constexpr std::uint16_t internal_error = 1011;
 inline constexpr std::uint16_t try_again_later = 1013;
 } // namespace ws_close
+
+/** `payload` as one unmasked WebSocket text frame (RFC 6455 5.2), header included: what a server sends,
+    built once for a payload that many connections send with ws_connection::send_frame_now(). */
+std::string text_frame(std::string_view payload);
 
 /** Told, on the connection's executor, how a write started with ws_connection::start_write_shared
     ended: `ok` is false when the connection is gone or closing. */
@@ -118,6 +123,17 @@ public:
         starts the write and returns; `done->written(ok)` follows on executor(), never from within this
         call. `text` and `done` are kept until then. Counts as the one write at a time. */
     virtual void start_write_shared(std::shared_ptr<const std::string> text, std::shared_ptr<write_listener> done);
+
+    /** Sends a whole frame made by text_frame() at once, without starting a write: true when the
+        connection took it (the bytes are copied or sent before this returns). False, and nothing sent,
+        when it cannot take it now (closing, a write of its own under way, its socket's backlog full,
+        or a stream that does not offer it, such as TLS): then use start_write_shared(). The fan-out's
+        fast path: one send system call per delivery, no operation and no completion. */
+    virtual bool send_frame_now(std::string_view frame)
+    {
+        (void)frame;
+        return false;
+    }
     /** Starts the closing handshake with `code` and `reason` (≤ 123 bytes) and waits for it to finish
         (bounded); a no-op when a close is already under way. A pending read() then ends with nullopt. */
     virtual net::awaitable<void> close(std::uint16_t code, std::string reason) = 0;

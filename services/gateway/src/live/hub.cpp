@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/mode/event.hpp"
+#include "common/web/websocket.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -262,6 +263,8 @@ net::awaitable<void> live_hub::run()
             shared->channel = std::move(m.channel);
             shared->payload = std::move(m.payload);
             classify(*shared);
+            if (shared->kind == message::kind_t::event || shared->kind == message::kind_t::notification)
+                shared->frame = common::web::text_frame(shared->payload);
             if (shared->kind != message::kind_t::event) {
                 ready.push_back(std::move(shared));
             } else {

@@ -26,6 +26,7 @@ struct live_message
     std::int64_t mode_user = 0; // member_removed: the MODE user
     bool reload = false;        // notification: the user's homes may have changed
     std::string payload;
+    std::string frame; // event, notification: `payload` as a whole WebSocket frame, built once for every socket
     std::chrono::steady_clock::time_point received; // when it came from Redis
 };
 

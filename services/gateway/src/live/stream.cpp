@@ -71,6 +71,9 @@ void live_stream::pump()
         return;
     }
     auto a = machine_.next(clock::now());
+    // Shared frames go out at once, one send each, while the connection takes them (the common case).
+    while (a.kind == kind::send && a.shared && !a.shared->frame.empty() && ws_.send_frame_now(a.shared->frame))
+        a = machine_.next(clock::now());
     if (a.kind == kind::send && a.shared) {
         writing_ = true;
         // The payload is the hub's, shared with every stream (aliasing: it lives as long as the message).
