@@ -9,7 +9,11 @@
 # the last deliveries. Then an idle row (IDLE_STREAMS streams, nothing sent: RSS per stream) and a
 # "listeners" row (LISTENERS streams, LISTENER_RATE events/s). One table at the end.
 #
-# Knobs (environment): RATES, STREAMS_LIST, DURATION, DRAIN, TARGETS ("gateway relay"), USERS (members
+# Latency is measured from the webhook's send (SOURCE=webhook, the default: the whole path, including the
+# ingest's commit to PostgreSQL) or from the publish into Redis (SOURCE=publish: the fan-out alone, events
+# published as webhook-ingest would publish them).
+#
+# Knobs (environment): SOURCE, RATES, STREAMS_LIST, DURATION, DRAIN, TARGETS ("gateway relay"), USERS (members
 # the gateway's streams are spread over), IDLE_STREAMS and LISTENERS (0 skips the row), LISTENER_RATE,
 # CLIENT_THREADS (mb-live's io_contexts), GATEWAY_ENV (extra VAR=value for the gateway), OUT (a file to
 # keep each run's JSON line in). RATES=none skips the sweep (only the idle and listeners rows). Example
@@ -27,8 +31,10 @@ targets=${TARGETS:-gateway relay}
 users=${USERS:-50}
 idle_streams=${IDLE_STREAMS:-10000}
 listeners=${LISTENERS:-5000}
-listener_rate=${LISTENER_RATE:-20}
+listener_rate=${LISTENER_RATE:-2}
 client_threads=${CLIENT_THREADS:-1}
+source=${SOURCE:-webhook}
+case $source in webhook | publish) ;; *) echo "SOURCE: webhook or publish" >&2; exit 2 ;; esac
 read -r -a gateway_env <<<"${GATEWAY_ENV:-}"
 relay_dir=$root/bench/live/relay
 
@@ -171,13 +177,26 @@ client_args() {
     esac
 }
 
+# source_args: where mb-live sends the events. webhook: signed webhooks into webhook-ingest (stored, then
+# published); publish: straight into Redis as webhook-ingest publishes them, from a seq above every stored
+# one (the fan-out alone: publish → frame).
+source_args() {
+    case $source in
+        webhook) echo --ingest-port "$ingest_port" --sign-key "$hook_key" --sign-url "$hook_url" ;;
+        publish)
+            echo --redis-url "$MB_REDIS_URL" --first-seq \
+                "$(psql -qtA "$MB_DATABASE_URL" -c "SELECT coalesce(max(seq), 0) + 1 FROM events")"
+            ;;
+    esac
+}
+
 # run_cell <row label> <target> <streams> <events/s>: one measured run, its JSON line kept in $results.
 run_cell() {
     local row=$1 target=$2 streams=$3 events=$4 out
     start_target "$target"
     # shellcheck disable=SC2046 # client_args is meant to split
     out=$("$bin/bench/mb-live" $(client_args "$target") --home "$home" --streams "$streams" \
-        --threads "$client_threads" --ingest-port "$ingest_port" --sign-key "$hook_key" --sign-url "$hook_url" \
+        --threads "$client_threads" $(source_args) \
         --rate "$events" --duration "$duration" --drain "$drain" --watch-pid "$target_pid" --json) || true
     stop_target "$target"
     if [ -z "$out" ]; then out='{}'; fi
@@ -224,7 +243,7 @@ idle_cell() {
     echo "  idle       $target $open/$streams streams, RSS $before → $after kB"
 }
 
-echo "== live fan-out: one home, $users members; targets: $targets; ${duration}s of events per run," \
+echo "== live fan-out ($source → frame): one home, $users members; targets: $targets; ${duration}s of events per run," \
     "then at most ${drain}s for the last deliveries"
 if [ "$rates" = none ]; then streams_list=""; fi
 for streams in $streams_list; do

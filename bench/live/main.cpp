@@ -8,6 +8,7 @@
 #include "histogram.hpp"
 #include "options.hpp"
 #include "probe.hpp"
+#include "publisher.hpp"
 #include "streams.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -143,7 +144,12 @@ int main(int argc, char** argv)
     auto started = clock_type::now();
     auto started_ns = now_ns();
     auto until = started + std::chrono::nanoseconds(static_cast<std::int64_t>(o.duration_s * 1e9));
-    for (std::size_t k = 0; k < o.senders; ++k)
+    if (!o.redis_url.empty())
+        net::co_spawn(send_ioc, publisher(o, s, o.rate, until, sends[0]), [&t = sends[0]](std::exception_ptr e) {
+            if (e)
+                ++t.errors;
+        });
+    for (std::size_t k = 0; o.redis_url.empty() && k < o.senders; ++k)
         net::co_spawn(send_ioc,
                       sender(o, s, o.rate / static_cast<double>(o.senders), until, sends[k], static_cast<std::int64_t>(k),
                              static_cast<std::int64_t>(o.senders)),

@@ -20,6 +20,7 @@ namespace mblive {
            "  then --home ID and either\n"
            "       --ingest-port P --sign-key KEY --sign-url URL [--rate EVENTS_PER_S] [--duration S] [--drain S]\n"
            "       [--senders N] [--watch-pid PID] [--json]\n"
+           "  or   --redis-url URL --first-seq N [--rate ...]   (publish into Redis as webhook-ingest does)\n"
            "  or   --idle [--hold S] [--json]   (open the streams, print how many are open, hold them S seconds)\n"
            "  common: [--streams N] [--threads N] [--connect-concurrency N] [--connect-attempts N]\n"
            "          [--open-timeout S]\n";
@@ -97,6 +98,10 @@ options parse(int argc, char** argv)
                 o.open_timeout_s = std::stod(v);
             else if (k == "--hold")
                 o.hold_s = std::stod(v);
+            else if (k == "--redis-url")
+                o.redis_url = v;
+            else if (k == "--first-seq")
+                o.first_seq = std::stoll(v);
             else if (k == "--watch-pid")
                 o.watch_pid = std::stoi(v);
             else
@@ -112,10 +117,16 @@ options parse(int argc, char** argv)
         usage("--target gateway needs --gateway-port and --tokens");
     if (o.target == target_kind::relay && o.relay_port == 0)
         usage("--target relay needs --relay-port");
-    if (!o.idle && (o.ingest_port == 0 || o.sign_key.empty() || o.sign_url.empty() || o.rate <= 0 ||
-                    o.duration_s <= 0 || o.drain_s < 0))
-        usage("sending events needs --ingest-port, --sign-key, --sign-url and a positive --rate and --duration");
-    if (o.senders == 0)
+    bool publish = !o.redis_url.empty();
+    if (publish && o.first_seq <= 0)
+        usage("--redis-url needs --first-seq (above every seq stored and published so far)");
+    if (!o.idle && !publish && (o.ingest_port == 0 || o.sign_key.empty() || o.sign_url.empty()))
+        usage("sending events needs --ingest-port, --sign-key and --sign-url, or --redis-url");
+    if (!o.idle && (o.rate <= 0 || o.duration_s <= 0 || o.drain_s < 0))
+        usage("sending events needs a positive --rate and --duration");
+    if (publish)
+        o.senders = 1; // one publisher keeps the seq order webhook-ingest keeps
+    else if (o.senders == 0)
         o.senders = std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(o.rate / 50)), 4, 64);
     return o;
 }

@@ -33,6 +33,10 @@ struct options
     double hold_s = 5;
     int watch_pid = 0;
     bool json_out = false;
+    // Publish mode (--redis-url): events go straight into Redis as webhook-ingest publishes them after
+    // storing them, from seq --first-seq on: the fan-out measured alone, without HTTP and the commit.
+    std::string redis_url;
+    std::int64_t first_seq = 0;
 };
 
 // Prints why and the usage to stderr, then exits with status 2.
