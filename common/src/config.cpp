@@ -243,6 +243,7 @@ service_settings load_service_settings(const env& e, std::string_view default_li
         env::fail("MB_LOG_LEVEL", "must be one of debug, info, warn, error");
     }
     s.shutdown_grace = e.duration("MB_SHUTDOWN_GRACE", std::chrono::seconds(10));
+    s.shutdown_delay = e.duration("MB_SHUTDOWN_DELAY", std::chrono::seconds(0));
     s.body_limit = static_cast<std::size_t>(e.integer("MB_BODY_LIMIT", 1024 * 1024, 1024, 64 * 1024 * 1024));
     s.header_limit = static_cast<std::size_t>(e.integer("MB_HEADER_LIMIT", 16 * 1024, 1024, 1024 * 1024));
     s.url_limit = static_cast<std::size_t>(e.integer("MB_URL_LIMIT", 8 * 1024, 256, 1024 * 1024));

@@ -6,7 +6,11 @@
 #include "common/web/json_body.hpp"
 #include "common/web/problem.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace common {
 
@@ -69,7 +73,8 @@ service_host::service_host(std::string name, const config::service_settings& s,
         auto r = co_await redis_.command(std::move(ping));
         co_return !r.is_error();
     };
-    web::add_health_routes(routes_, metrics_, std::move(checks));
+    web::add_health_routes(routes_, metrics_, std::move(checks), std::chrono::milliseconds(2000),
+                           [this] { return stopping_.load(); });
     metrics_->add_callback_gauge("mb_db_pool_waiting", "Database jobs waiting for a pool connection",
                                  [this] { return static_cast<double>(db_.waiting()); });
 
@@ -117,7 +122,14 @@ int service_host::run(std::function<net::awaitable<void>()> after_migrations,
     };
     net::co_spawn(runner_.ioc(), std::move(startup), log_failure("service.startup"));
     int code = runner_.run([this, on_shutdown]() -> net::awaitable<void> {
-        stopping_ = true;
+        stopping_ = true; // /readyz answers 503 from here on
+        if (settings_.shutdown_delay.count() > 0) {
+            // Still serving everything, new connections included, while load balancers notice.
+            log::info("service.draining", {{"delay_ms", static_cast<std::int64_t>(settings_.shutdown_delay.count())}});
+            net::steady_timer wait(co_await net::this_coro::executor);
+            wait.expires_after(settings_.shutdown_delay);
+            co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+        }
         co_await server_->shutdown(settings_.shutdown_grace);
         if (on_shutdown)
             co_await on_shutdown();

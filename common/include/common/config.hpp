@@ -84,6 +84,9 @@ struct service_settings
     std::chrono::milliseconds db_timeout{5'000};
     std::string log_level = "info";
     std::chrono::milliseconds shutdown_grace{10'000};
+    /** On SIGTERM, how long /readyz answers 503 while everything else is still served, before the
+        service stops accepting: the time a load balancer needs to notice and send no more. */
+    std::chrono::milliseconds shutdown_delay{0};
     std::size_t body_limit = 1024 * 1024;
     std::size_t header_limit = 16 * 1024;   // request line and headers (larger: 431)
     std::size_t url_limit = 8 * 1024;       // the request target (longer: 414)

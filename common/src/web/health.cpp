@@ -67,8 +67,30 @@ net::awaitable<std::vector<bool>> run_probes(const std::vector<readiness_check>&
 
 } // namespace
 
+namespace {
+
+response not_ready(const request& req, const std::string& code, const std::string& detail, json::object checks)
+{
+    json::object body{{"type", "about:blank"},
+                      {"title", "Service Unavailable"},
+                      {"status", 503},
+                      {"detail", detail},
+                      {"code", code}};
+    if (!checks.empty())
+        body["checks"] = std::move(checks);
+    response res{http::status::service_unavailable, req.version()};
+    res.set(http::field::content_type, "application/problem+json");
+    res.set(http::field::retry_after, "5");
+    res.body() = json::serialize(body);
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return res;
+}
+
+} // namespace
+
 void add_health_routes(router& r, std::shared_ptr<metrics::registry> m, std::vector<readiness_check> checks,
-                       std::chrono::milliseconds timeout)
+                       std::chrono::milliseconds timeout, std::function<bool()> draining)
 {
     r.add(http::verb::get, "/healthz", [](request& req, request_context&) -> net::awaitable<response> {
         co_return json_response(req, http::status::ok, json::object{{"status", "ok"}});
@@ -76,7 +98,9 @@ void add_health_routes(router& r, std::shared_ptr<metrics::registry> m, std::vec
 
     auto shared_checks = std::make_shared<std::vector<readiness_check>>(std::move(checks));
     r.add(http::verb::get, "/readyz",
-          [shared_checks, timeout](request& req, request_context&) -> net::awaitable<response> {
+          [shared_checks, timeout, draining](request& req, request_context&) -> net::awaitable<response> {
+              if (draining && draining())
+                  co_return not_ready(req, "SHUTTING_DOWN", "shutting down: send new work elsewhere", {});
               json::object parts;
               std::string failing;
               auto ok = co_await run_probes(*shared_checks, timeout);
@@ -88,19 +112,7 @@ void add_health_routes(router& r, std::shared_ptr<metrics::registry> m, std::vec
               }
               if (failing.empty())
                   co_return json_response(req, http::status::ok, json::object{{"status", "ready"}, {"checks", parts}});
-              json::object body{{"type", "about:blank"},
-                                {"title", "Service Unavailable"},
-                                {"status", 503},
-                                {"detail", "not ready: " + failing + " unavailable"},
-                                {"code", "NOT_READY"},
-                                {"checks", parts}};
-              response res{http::status::service_unavailable, req.version()};
-              res.set(http::field::content_type, "application/problem+json");
-              res.set(http::field::retry_after, "5");
-              res.body() = json::serialize(body);
-              res.keep_alive(req.keep_alive());
-              res.prepare_payload();
-              co_return res;
+              co_return not_ready(req, "NOT_READY", "not ready: " + failing + " unavailable", std::move(parts));
           });
 
     r.add(http::verb::get, "/metrics", [m](request& req, request_context&) -> net::awaitable<response> {

@@ -317,4 +317,44 @@ BOOST_AUTO_TEST_CASE(ingest_sigterm_finishes_the_webhooks_in_flight_and_exits_ze
     BOOST_TEST(tx.exec1("SELECT count(*) FROM events")[0].as<int>() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(sigterm_turns_readyz_503_first_and_serves_everything_through_the_delay)
+{
+    // MB_SHUTDOWN_DELAY: after SIGTERM, /readyz says so at once while the service still takes new
+    // connections and work, so that a load balancer stops sending before the service stops accepting.
+    const auto delay = std::chrono::seconds(3);
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url(), {{"MB_SHUTDOWN_DELAY", "3s"}});
+    BOOST_REQUIRE_EQUAL(test::http_call(ingest.port, http::verb::get, "/readyz").status, 200U);
+
+    const auto stopped_at = std::chrono::steady_clock::now();
+    ingest.proc->terminate();
+    test::http_result ready;
+    BOOST_TEST_REQUIRE(test::eventually([&] {
+        ready = test::http_call(ingest.port, http::verb::get, "/readyz");
+        return ready.status == 503U;
+    }, std::chrono::seconds(2)), ready);
+    BOOST_TEST(ready.json().at("code").as_string() == "SHUTTING_DOWN", ready);
+    BOOST_TEST(ready.headers["Retry-After"] == "5");
+
+    // Still a working service, on new connections: a webhook is taken and stored.
+    json::object event;
+    event["homeId"] = 9;
+    event["eventType"] = "reading";
+    event["eventData"] = json::object{{"n", 2}};
+    auto answer = test::post_signed_event(ingest, json::serialize(event));
+    BOOST_TEST(answer.status == 204U, answer);
+    bool within_delay = std::chrono::steady_clock::now() - stopped_at < delay;
+    BOOST_TEST(within_delay, "the delay was over before the webhook");
+
+    auto code = ingest.proc->wait(std::chrono::seconds(30));
+    auto took = std::chrono::steady_clock::now() - stopped_at;
+    BOOST_REQUIRE_MESSAGE(code.has_value(), "webhook-ingest did not exit:\n" << ingest.proc->output());
+    BOOST_TEST(*code == 0, ingest.proc->output());
+    bool waited = took >= delay;
+    BOOST_TEST(waited, "it stopped before the delay was over");
+    pqxx::connection c(db.admin_url());
+    pqxx::read_transaction tx(c);
+    BOOST_TEST(tx.exec1("SELECT count(*) FROM events")[0].as<int>() == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
