@@ -62,6 +62,16 @@ int app_runner::run(std::function<net::awaitable<void>()> shutdown)
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
+    net::signal_set hangups(ioc_, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_hangup;
+    on_hangup = [&](const boost::system::error_code& ec, int) {
+        if (ec)
+            return;
+        if (reload_)
+            reload_();
+        hangups.async_wait(on_hangup);
+    };
+    hangups.async_wait(on_hangup);
 
     std::vector<std::thread> extra;
     for (std::size_t i = 1; i < threads_; ++i)

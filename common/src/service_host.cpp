@@ -121,6 +121,17 @@ int service_host::run(std::function<net::awaitable<void>()> after_migrations,
             co_await after_migrations();
     };
     net::co_spawn(runner_.ioc(), std::move(startup), log_failure("service.startup"));
+    if (!settings_.tls_cert_file.empty())
+        runner_.on_reload([this] {
+            // A renewed certificate (SIGHUP): new connections get it; a file that does not load leaves
+            // the one in use serving.
+            try {
+                server_->replace_tls(web::load_server_tls(settings_.tls_cert_file, settings_.tls_key_file));
+                log::info("tls.reloaded", {{"cert_file", settings_.tls_cert_file}});
+            } catch (const std::exception& e) {
+                log::error("tls.reload_failed", {{"error", e.what()}});
+            }
+        });
     int code = runner_.run([this, on_shutdown]() -> net::awaitable<void> {
         stopping_ = true; // /readyz answers 503 from here on
         if (settings_.shutdown_delay.count() > 0) {

@@ -259,6 +259,12 @@ void process::terminate()
         ::kill(pid_, SIGTERM);
 }
 
+void process::send_signal(int signal)
+{
+    if (running())
+        ::kill(pid_, signal);
+}
+
 void process::kill()
 {
     if (running())

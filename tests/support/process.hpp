@@ -33,6 +33,8 @@ public:
     bool running();
     /** Sends SIGTERM (graceful) / SIGKILL. */
     void terminate();
+    /** Sends `signal` (SIGHUP: reload) if it is still running. */
+    void send_signal(int signal);
     void kill();
     /** Waits for the exit; returns the exit code (128+signal when killed), or nullopt on timeout. */
     std::optional<int> wait(std::chrono::milliseconds timeout);

@@ -14,7 +14,8 @@ namespace common {
 /**
  * Owns a service's io_context and runs it on N threads. The first SIGINT or SIGTERM (or
  * `request_shutdown`) runs the service's graceful shutdown coroutine; when it completes the io_context
- * stops and `run` returns 0. A second signal during shutdown stops at once and `run` returns 1.
+ * stops and `run` returns 0. A second signal during shutdown stops at once and `run` returns 1. SIGHUP
+ * calls the `on_reload` function (a renewed TLS certificate) and nothing else.
  *
  * Thread-safety: `request_shutdown` may be called from any thread; `run` from the main thread once.
  */
@@ -27,6 +28,8 @@ public:
 
     int run(std::function<net::awaitable<void>()> shutdown);
     void request_shutdown();
+    /** Called on an I/O thread at every SIGHUP while `run` runs (set it before): reload what can be. */
+    void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
 
 private:
     void begin_shutdown();
@@ -34,6 +37,7 @@ private:
     net::io_context ioc_;
     std::size_t threads_;
     std::function<net::awaitable<void>()> shutdown_;
+    std::function<void()> reload_;
     std::atomic<int> signals_{0};
     std::atomic<bool> forced_{false};
 };

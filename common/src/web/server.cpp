@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 
 #include <random>
+#include <stdexcept>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -32,6 +33,7 @@ server::impl::impl(net::io_context& io, tcp::endpoint ep, server_options o, hand
     , h(std::move(hd))
     , metrics(m ? std::move(m) : std::make_shared<metrics::registry>())
 {
+    tls = opts.tls;
     for (std::size_t i = 0; i < opts.shards; ++i)
         shard_strands.push_back(net::make_strand(io));
     open_connections = &metrics->gauge_for("mb_http_connections", "Open HTTP connections");
@@ -323,6 +325,14 @@ net::awaitable<void> server::shutdown(std::chrono::milliseconds grace)
             co_await timer.async_wait(net::as_tuple(net::use_awaitable));
         }
     }
+}
+
+void server::replace_tls(std::shared_ptr<ssl::context> ctx)
+{
+    if (!impl_->opts.tls || !ctx)
+        throw std::logic_error("replace_tls: the server does not serve TLS");
+    std::lock_guard lock(impl_->mutex);
+    impl_->tls = std::move(ctx);
 }
 
 std::shared_ptr<ssl::context> load_server_tls(const std::string& cert_file, const std::string& key_file)

@@ -86,6 +86,12 @@ struct server::impl : std::enable_shared_from_this<server::impl>
     std::atomic<bool> stopping{false};
 
     mutable std::mutex mutex;
+    std::shared_ptr<ssl::context> tls; // what new TLS connections use (under mutex): opts.tls, then reloads
+    std::shared_ptr<ssl::context> current_tls() const
+    {
+        std::lock_guard lock(mutex);
+        return tls;
+    }
 
     static inline const std::string unmatched_route = "unmatched";
     std::mutex metrics_mutex;

@@ -16,7 +16,9 @@ net::awaitable<std::optional<tls_handoff>> run_tls_session(std::shared_ptr<serve
 {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
-    tls_stream stream(beast::tcp_stream(std::move(socket)), *srv->opts.tls);
+    // The context of the moment (a reload may replace it); OpenSSL keeps it as long as the stream needs it.
+    auto ctx = srv->current_tls();
+    tls_stream stream(beast::tcp_stream(std::move(socket)), *ctx);
     st->close = [&stream] {
         boost::system::error_code ignored;
         beast::get_lowest_layer(stream).socket().close(ignored);

@@ -19,6 +19,10 @@
 
 #include <openssl/ssl.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
 using namespace common::aliases;
 
 namespace {
@@ -37,12 +41,13 @@ net::awaitable<void> exchange(tls_stream& stream, unsigned short port, http::req
     co_await http::async_read(stream, buffer, res, net::use_awaitable);
 }
 
-// One HTTPS request to 127.0.0.1:port as "localhost", trusting only the test certificate and checking
+// One HTTPS request to 127.0.0.1:port as "localhost", trusting only `trusted` and checking
 // the name in it. Throws when the connection, the handshake or the exchange fails (10 s at most).
 test::http_result https_call(unsigned short port, http::verb method, const std::string& target, std::string body = {},
-                             const test::header_list& headers = {})
+                             const test::header_list& headers = {},
+                             const test::self_signed_cert& trusted = test::localhost_cert())
 {
-    auto ctx = test::client_tls_context_trusting(test::localhost_cert());
+    auto ctx = test::client_tls_context_trusting(trusted);
     ctx->set_verify_mode(ssl::verify_peer);
     net::io_context ioc;
     tls_stream stream(ioc, *ctx);
@@ -175,6 +180,43 @@ BOOST_AUTO_TEST_CASE(gateway_and_ingest_serve_https_and_wss_with_the_configured_
                           test::webhook_signature(body2))
                    .status == 204U);
     BOOST_TEST(live::n_of(live::next(ws)) == 43);
+}
+
+BOOST_AUTO_TEST_CASE(sighup_serves_a_renewed_certificate_to_new_connections_and_keeps_it_when_the_new_files_are_bad)
+{
+    test::pem_files pem; // the first certificate; its files are then overwritten with the renewed one
+    auto renewed = test::make_self_signed_cert("localhost", "DNS:localhost,IP:127.0.0.1");
+    test::scratch_database db;
+    auto ingest = test::start_ingest(db.url(), {{"MB_TLS_CERT_FILE", pem.cert().string()},
+                                                {"MB_TLS_KEY_FILE", pem.key().string()}}, false);
+    BOOST_REQUIRE_MESSAGE(ready_over_https(ingest), ingest.proc->output());
+    auto presents = [&](const test::self_signed_cert& c) {
+        try {
+            return https_call(ingest.port, http::verb::get, "/healthz", {}, {}, c).status == 200U;
+        } catch (const std::exception&) {
+            return false; // the handshake failed: another certificate
+        }
+    };
+    BOOST_TEST(presents(test::localhost_cert()));
+    BOOST_TEST(!presents(renewed));
+
+    auto write = [](const std::filesystem::path& path, const std::string& text) {
+        std::ofstream(path, std::ios::trunc) << text;
+    };
+    write(pem.cert(), renewed.cert_pem);
+    write(pem.key(), renewed.key_pem);
+    BOOST_TEST(!presents(renewed), "the files alone changed what is served");
+    ingest.proc->send_signal(SIGHUP);
+    BOOST_TEST(test::eventually([&] { return presents(renewed); }), ingest.proc->output());
+    BOOST_TEST(!presents(test::localhost_cert()));
+
+    // A broken renewal: the certificate in use keeps serving, and the log says why.
+    write(pem.cert(), "not a certificate");
+    ingest.proc->send_signal(SIGHUP);
+    BOOST_TEST(test::eventually([&] { return ingest.proc->output().find("tls.reload_failed") != std::string::npos; }),
+               ingest.proc->output());
+    BOOST_TEST(presents(renewed));
+    BOOST_TEST(ingest.proc->running());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

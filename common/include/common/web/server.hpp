@@ -87,6 +87,10 @@ public:
     /** Connections currently open. */
     std::size_t connections() const;
 
+    /** Serves TLS with `ctx` from the next connection on (a renewed certificate); connections already
+        open keep theirs. Only for a server started with TLS (opts.tls); any thread. */
+    void replace_tls(std::shared_ptr<ssl::context> ctx);
+
     struct impl;
 
 private:
