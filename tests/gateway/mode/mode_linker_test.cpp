@@ -1,4 +1,4 @@
-#include "mode_linker.hpp"
+#include "mode/mode_linker.hpp"
 
 #include "settings.hpp"
 

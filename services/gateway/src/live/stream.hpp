@@ -2,7 +2,7 @@
 
 #include "live/hub.hpp"
 #include "live/stream_machine.hpp"
-#include "session_auth.hpp"
+#include "sessions/session_auth.hpp"
 
 #include "common/web/websocket.hpp"
 
