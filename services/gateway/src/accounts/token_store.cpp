@@ -1,8 +1,17 @@
 #include "accounts/token_store.hpp"
 
+#include "accounts/user_store.hpp"
+#include "mail/mail_outbox.hpp"
+#include "mail/mail_templates.hpp"
+#include "mail/mail_worker.hpp"
+#include "settings.hpp"
+
 #include "common/crypto/crypto.hpp"
+#include "common/db/pg_pool.hpp"
+#include "common/web/problem.hpp"
 
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 namespace gateway {
 
@@ -85,5 +94,46 @@ void void_all(pqxx::transaction_base& tx, const std::string& user_id, token_purp
 }
 
 } // namespace tokens
+
+common::web::problem invalid_token()
+{
+    return common::web::bad_request("INVALID_TOKEN", "the token is unknown, already used or expired");
+}
+
+void token_mailer::queue(pqxx::transaction_base& tx, const user_record& u, token_purpose purpose) const
+{
+    if (purpose == token_purpose::verify_email) {
+        auto token = tokens::issue(tx, u.id, purpose, d_.cfg.verify_token_ttl);
+        d_.outbox.enqueue(tx, u.email, "verify_email",
+                          verification_mail(u.name, token_link(d_.cfg.public_url, "/verify-email", token),
+                                            d_.cfg.verify_token_ttl));
+    } else {
+        auto token = tokens::issue(tx, u.id, purpose, d_.cfg.reset_token_ttl);
+        d_.outbox.enqueue(tx, u.email, "reset_password",
+                          password_reset_mail(u.name, token_link(d_.cfg.public_url, "/reset-password", token),
+                                              d_.cfg.reset_token_ttl));
+    }
+}
+
+void token_mailer::sent() const
+{
+    d_.mailer.notify();
+}
+
+net::awaitable<void> token_mailer::mail_if(const std::string& email, token_purpose purpose,
+                                           bool (*wanted)(const user_record&))
+{
+    bool queued = co_await d_.db.run([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        auto found = user_store::find_by_email(tx, email);
+        if (!found || !wanted(found->first))
+            return false;
+        queue(tx, found->first, purpose);
+        tx.commit();
+        return true;
+    });
+    if (queued)
+        sent();
+}
 
 } // namespace gateway

@@ -1,5 +1,9 @@
 #pragma once
 
+#include "common/net/aliases.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
 #include <pqxx/transaction_base>
 
 #include <chrono>
@@ -9,7 +13,21 @@
 #include <utility>
 #include <vector>
 
+namespace common::db {
+class pg_pool;
+}
+namespace common::web {
+class problem;
+}
+
 namespace gateway {
+
+using namespace common::aliases;
+
+struct settings;
+struct user_record;
+class mail_outbox;
+class mail_worker;
 
 enum class token_purpose { verify_email, reset_password, invite };
 
@@ -38,5 +56,41 @@ std::optional<std::string> consume(pqxx::transaction_base& tx, std::string_view 
 void void_all(pqxx::transaction_base& tx, const std::string& user_id, token_purpose p);
 
 } // namespace tokens
+
+/** 400 INVALID_TOKEN: the token is unknown, already used or expired. */
+common::web::problem invalid_token();
+
+/**
+ * Mails verification and reset tokens: issues the token and queues its mail (sealed, in the outbox) in
+ * one transaction, then wakes the mail worker. Runs on the caller's executor; queries on the database
+ * pool's workers. Thread-safety: shared.
+ */
+class token_mailer
+{
+public:
+    struct deps
+    {
+        const settings& cfg;
+        common::db::pg_pool& db;
+        mail_outbox& outbox;
+        mail_worker& mailer;
+    };
+
+    explicit token_mailer(deps d)
+        : d_(d)
+    {
+    }
+
+    /** Issues a verification or reset token for `u` and queues its mail, inside `tx`; the caller then
+        calls `sent` after the commit. */
+    void queue(pqxx::transaction_base& tx, const user_record& u, token_purpose purpose) const;
+    /** Wakes the mail worker: a mail was committed to the outbox. */
+    void sent() const;
+    /** Mails a fresh token to the account with this address, if it has one and `wanted` says so. */
+    net::awaitable<void> mail_if(const std::string& email, token_purpose purpose, bool (*wanted)(const user_record&));
+
+private:
+    deps d_;
+};
 
 } // namespace gateway

@@ -1,17 +1,18 @@
 #include "homes/member_flow.hpp"
 
-#include "mail/mail_outbox.hpp"
-#include "mail/mail_templates.hpp"
-#include "mail/mail_worker.hpp"
-#include "homes/membership_store.hpp"
-#include "mode/mode_access.hpp"
-#include "mode/mode_linker.hpp"
-#include "mode/mode_problems.hpp"
-#include "accounts/rate_limits.hpp"
-#include "settings.hpp"
+#include "accounts/abuse_limits.hpp"
 #include "accounts/token_store.hpp"
 #include "accounts/user_store.hpp"
 #include "accounts/validation.hpp"
+#include "homes/membership_store.hpp"
+#include "mail/mail_outbox.hpp"
+#include "mail/mail_templates.hpp"
+#include "mail/mail_worker.hpp"
+#include "mode/link_store.hpp"
+#include "mode/mode_access.hpp"
+#include "mode/mode_linker.hpp"
+#include "mode/mode_problems.hpp"
+#include "settings.hpp"
 
 #include "common/crypto/crypto.hpp"
 #include "common/log.hpp"
@@ -96,7 +97,7 @@ net::awaitable<std::int64_t> member_flow::mode_user_of(invitee& who)
     std::optional<std::int64_t> known;
     int attempts = 0;
     if (!who.created) {
-        auto job = co_await p_.users.claim_user(who.user.id, mode_linker::lease);
+        auto job = co_await p_.links.claim_user(who.user.id, mode_linker::lease);
         if (!job) {
             // The background linker holds it: its attempt takes moments, so wait for the id briefly.
             net::steady_timer pause(co_await net::this_coro::executor);

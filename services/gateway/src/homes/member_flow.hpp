@@ -28,6 +28,7 @@ class membership_store;
 class mode_access;
 class mode_linker;
 class user_store;
+class link_store;
 
 /** What an add-member request produced. */
 struct member_result
@@ -48,7 +49,7 @@ struct member_result
  * With MB_MEMBER_FLOW=confirm-first the membership is made only when the invitee accepts
  * (`accept`), with the project key, the owner having consented when inviting; the consent stands only
  * while MODE still lists the inviter as an owner of the home.
- * Thread-safety: shared.
+ * Runs on the request's strand; queries on the database pool's workers. Thread-safety: shared.
  */
 class member_flow
 {
@@ -61,6 +62,7 @@ public:
         mode_access& mode;
         mode_linker& linker;
         user_store& users;
+        link_store& links;
         membership_store& members;
         mail_outbox& outbox;
         mail_worker& mailer;

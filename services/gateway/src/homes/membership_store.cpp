@@ -50,17 +50,12 @@ std::vector<std::pair<std::string, std::string>> membership_store::statements()
         {"invitation_void",
          "UPDATE home_invitations SET expires_at = least(expires_at, now()) WHERE token_hash = $1 "
          "AND accepted_at IS NULL"},
-        {"events_of_home",
-         "SELECT seq, payload FROM events WHERE home_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"},
         {"member_homes_of", "SELECT home_id FROM home_members WHERE user_id = $1::uuid ORDER BY home_id"},
         {"member_list_read_at",
          "SELECT extract(epoch FROM read_at)::float8 FROM member_lists WHERE user_id = $1::uuid"},
         {"member_list_stamp",
          "INSERT INTO member_lists (user_id, read_at) VALUES ($1::uuid, now()) "
          "ON CONFLICT (user_id) DO UPDATE SET read_at = EXCLUDED.read_at"},
-        {"events_of_homes",
-         "SELECT seq, payload FROM events WHERE home_id = ANY($1::bigint[]) AND seq > $2 ORDER BY seq LIMIT $3"},
-        {"events_last_seq", "SELECT coalesce(max(seq), 0) FROM events"},
     };
 }
 
@@ -179,38 +174,6 @@ net::awaitable<bool> membership_store::mark_notified(std::int64_t home_id, std::
         auto r = tx.exec_prepared("member_notified", home_id, user_id);
         tx.commit();
         return !r.empty();
-    });
-}
-
-net::awaitable<std::vector<std::pair<std::int64_t, std::string>>>
-membership_store::events(std::int64_t home_id, std::int64_t after, int limit)
-{
-    co_return co_await db_.run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<std::pair<std::int64_t, std::string>> out;
-        for (const auto& r : tx.exec_prepared("events_of_home", home_id, after, limit))
-            out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
-        return out;
-    });
-}
-
-net::awaitable<std::vector<std::pair<std::int64_t, std::string>>>
-membership_store::events_of_homes(std::vector<std::int64_t> homes, std::int64_t after, int limit)
-{
-    co_return co_await db_.run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<std::pair<std::int64_t, std::string>> out;
-        for (const auto& r : tx.exec_prepared("events_of_homes", int_array(homes), after, limit))
-            out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
-        return out;
-    });
-}
-
-net::awaitable<std::int64_t> membership_store::last_seq()
-{
-    co_return co_await db_.run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        return tx.exec_prepared1("events_last_seq")[0].as<std::int64_t>();
     });
 }
 

@@ -28,7 +28,7 @@ struct known_member
 /**
  * Which of our users belongs to which MODE home (home_members), kept up to date from what the gateway
  * sees MODE answer: the live event stream routes each home's events to its members by this record.
- * Thread-safety: shared.
+ * Runs on the caller's executor; each query on the database pool's workers. Thread-safety: shared.
  */
 class membership_store
 {
@@ -66,14 +66,6 @@ public:
                                                         std::vector<std::pair<std::int64_t, std::string>> members);
     /** Marks the member as told; true the first time only. */
     net::awaitable<bool> mark_notified(std::int64_t home_id, std::string user_id);
-    /** Stored events of a home after `after`, oldest first: {seq, payload}. */
-    net::awaitable<std::vector<std::pair<std::int64_t, std::string>>> events(std::int64_t home_id, std::int64_t after,
-                                                                           int limit);
-    /** Stored events of any of these homes after `after`, oldest first: {seq, payload}. */
-    net::awaitable<std::vector<std::pair<std::int64_t, std::string>>>
-    events_of_homes(std::vector<std::int64_t> homes, std::int64_t after, int limit);
-    /** The highest seq stored (0 when none): every event up to it is committed and readable. */
-    net::awaitable<std::int64_t> last_seq();
 
 private:
     net::awaitable<void> changed(std::vector<std::string> user_ids);

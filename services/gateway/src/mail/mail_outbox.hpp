@@ -38,7 +38,8 @@ struct queued_mail
 /**
  * The mail outbox: mails are queued in the transaction of the change they announce and sent later by
  * `mail_worker`, with retries. The content is sealed under MB_SECRET_KEY (it may hold a token link) and
- * erased once sent or given up. Thread-safety: shared.
+ * erased once sent or given up. Runs on the caller's executor; each query on the database pool's
+ * workers. Thread-safety: shared.
  */
 class mail_outbox
 {

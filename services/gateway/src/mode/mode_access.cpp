@@ -1,13 +1,43 @@
 #include "mode/mode_access.hpp"
 
+#include "mode/link_store.hpp"
 #include "mode/mode_linker.hpp"
 #include "mode/mode_problems.hpp"
 #include "sessions/session_bus.hpp"
-#include "accounts/user_store.hpp"
 
 #include "common/log.hpp"
 
 namespace gateway {
+
+namespace web = common::web;
+using common::mode::failure;
+
+// Declared in mode/mode_problems.hpp (unit-tested on its own); defined here, with its one main user.
+web::problem to_problem(const common::mode::error& e)
+{
+    switch (e.kind()) {
+    case failure::rejected: {
+        if (e.status() == 401)
+            return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE",
+                                "MODE refused this service's credentials");
+        auto status = static_cast<http::status>(e.status());
+        return web::problem(status, "MODE_" + e.reason(), "MODE refused the request: " + e.reason());
+    }
+    case failure::unavailable:
+        if (e.status() == 0 || e.status() == 503)
+            return web::service_unavailable("MODE_UNAVAILABLE", "MODE cannot be reached right now", 5);
+        return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE failed to answer the request");
+    case failure::timeout:
+        return web::problem(http::status::gateway_timeout, "MODE_TIMEOUT", "MODE did not answer in time");
+    case failure::outcome_unknown:
+        return web::problem(http::status::bad_gateway, "MODE_OUTCOME_UNKNOWN",
+                            "the connection to MODE broke after the request was sent: it may have been carried out; "
+                            "check before repeating it");
+    case failure::bad_answer:
+        break;
+    }
+    return web::problem(http::status::bad_gateway, "MODE_UNAVAILABLE", "MODE gave an answer this service cannot use");
+}
 
 common::web::problem link_pending(std::string detail)
 {
@@ -38,7 +68,7 @@ std::string mode_access::open_key(const caller& c) const
 net::awaitable<void> mode_access::renew_key(const caller& c)
 {
     common::log::warn("mode.user_key_refused", {{"user_id", c.user.id}});
-    co_await users_.reset_key(c.user.id);
+    co_await links_.reset_key(c.user.id);
     co_await bus_.user_changed(c.user.id);
     throw link_pending("this account's MODE key is being renewed; try again shortly");
 }

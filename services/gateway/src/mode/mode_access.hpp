@@ -15,21 +15,22 @@ namespace gateway {
 struct settings;
 class mode_linker;
 class session_bus;
-class user_store;
+class link_store;
 
 /**
  * MODE calls on a signed-in user's behalf, with that user's own MODE key: MODE enforces what the user
  * may do. The key is opened (decrypted) for the call only. A user whose link is still pending gets 503
  * `MODE_LINK_PENDING`; a key MODE no longer accepts is dropped and re-issued by the linker. MODE's
- * failures become the contract's problems (`to_problem`, mode_problems.hpp). Thread-safety: shared.
+ * failures become the contract's problems (`to_problem`, mode_problems.hpp). Runs on the caller's
+ * executor (the HTTP client's I/O there too). Thread-safety: shared.
  */
 class mode_access
 {
 public:
-    mode_access(common::mode::client& mode, mode_linker& linker, user_store& users, session_bus& bus)
+    mode_access(common::mode::client& mode, mode_linker& linker, link_store& links, session_bus& bus)
         : mode_(mode)
         , linker_(linker)
-        , users_(users)
+        , links_(links)
         , bus_(bus)
     {
     }
@@ -55,7 +56,7 @@ private:
 
     common::mode::client& mode_;
     mode_linker& linker_;
-    user_store& users_;
+    link_store& links_;
     session_bus& bus_;
 };
 

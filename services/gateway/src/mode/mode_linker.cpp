@@ -12,9 +12,9 @@ namespace gateway {
 
 using namespace std::chrono;
 
-mode_linker::mode_linker(net::any_io_executor strand, user_store& users, common::mode::client& mode,
+mode_linker::mode_linker(net::any_io_executor strand, link_store& links, common::mode::client& mode,
                          const settings& s, common::metrics::registry& m)
-    : users_(users)
+    : links_(links)
     , mode_(mode)
     , settings_(s)
     , cipher_(s.secret_key)
@@ -44,12 +44,12 @@ net::awaitable<void> mode_linker::reseal_stored_keys()
     int resealed = 0;
     int unreadable = 0;
     for (;;) {
-        auto rows = co_await users_.keys_to_reseal(prefix, after, 100);
+        auto rows = co_await links_.keys_to_reseal(prefix, after, 100);
         if (rows.empty())
             break;
         for (auto& [id, sealed] : rows) {
             if (auto key = open_key(id, sealed)) {
-                co_await users_.reseal_key(id, sealed, seal_key(id, *key));
+                co_await links_.reseal_key(id, sealed, seal_key(id, *key));
                 ++resealed;
             } else {
                 ++unreadable;
@@ -69,11 +69,11 @@ net::awaitable<void> mode_linker::link(const std::string& user_id, link_result& 
         // The account id as MODE's externalKey ties the MODE user back to this account.
         r.mode_user_id = co_await mode_.create_user(settings_.mode_project_key, settings_.mode_project_id, user_id,
                                                     remaining());
-        co_await users_.set_mode_user_id(user_id, *r.mode_user_id);
+        co_await links_.set_mode_user_id(user_id, *r.mode_user_id);
     }
     auto key = co_await mode_.issue_user_key(settings_.mode_project_key, settings_.mode_project_id, *r.mode_user_id,
                                              remaining());
-    co_await users_.set_linked(user_id, seal_key(user_id, key));
+    co_await links_.set_linked(user_id, seal_key(user_id, key));
     r.linked = true;
     if (bus_ != nullptr)
         co_await bus_->user_changed(user_id);
@@ -102,7 +102,7 @@ net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optio
     common::log::warn("mode.link_failed",
                       {{"user_id", user_id}, {"error", reason}, {"attempt", attempts + 1}, {"retry_in_ms", delay.count()}});
     try {
-        co_await users_.link_failed(user_id, delay, reason.substr(0, 500));
+        co_await links_.link_failed(user_id, delay, reason.substr(0, 500));
     } catch (const std::exception& e) {
         // The lease runs out by itself; the background loop picks the account up then.
         common::log::warn("mode.link_schedule_failed", {{"user_id", user_id}, {"error", e.what()}});
@@ -113,7 +113,7 @@ net::awaitable<link_result> mode_linker::attempt(std::string user_id, std::optio
 net::awaitable<void> mode_linker::run()
 {
     co_await loop_.run([this]() -> net::awaitable<bool> {
-        auto job = co_await users_.claim_link(lease);
+        auto job = co_await links_.claim_link(lease);
         if (!job)
             co_return false;
         co_await attempt(job->user_id, job->mode_user_id, job->attempts, settings_.mode_timeout);

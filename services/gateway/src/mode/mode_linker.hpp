@@ -2,7 +2,7 @@
 
 #include "common/net/aliases.hpp"
 
-#include "accounts/user_store.hpp"
+#include "mode/link_store.hpp"
 
 #include "common/crypto/keys.hpp"
 #include "common/metrics.hpp"
@@ -46,7 +46,7 @@ class mode_linker
 {
 public:
     /** `strand` is where `run` must be spawned; `stop` posts to it. */
-    mode_linker(net::any_io_executor strand, user_store& users, common::mode::client& mode, const settings& s,
+    mode_linker(net::any_io_executor strand, link_store& links, common::mode::client& mode, const settings& s,
                 common::metrics::registry& m);
 
     /** One attempt within `timeout`, for an account whose lease the caller holds. Records the outcome;
@@ -83,7 +83,7 @@ private:
     /** Fills `r` as it goes, so a failure half-way still reports the MODE user id it obtained. */
     net::awaitable<void> link(const std::string& user_id, link_result& r, std::chrono::steady_clock::time_point deadline);
 
-    user_store& users_;
+    link_store& links_;
     common::mode::client& mode_;
     const settings& settings_;
     common::crypto::sealed_text cipher_;

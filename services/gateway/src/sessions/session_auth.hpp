@@ -23,7 +23,8 @@ struct caller
  * Turns `Authorization: Bearer <token>` into the signed-in caller, or a 401 `UNAUTHENTICATED` with
  * `WWW-Authenticate: Bearer`. Tokens are looked up by their SHA-256 (the token itself is never stored
  * or logged), from the in-process cache when it can be trusted, else from PostgreSQL. Use of a session
- * is recorded at most once a minute, off the request's path. Thread-safety: shared.
+ * is recorded at most once a minute, off the request's path. Runs on the request's strand (the store
+ * on the database pool's workers). Thread-safety: shared.
  */
 class session_auth
 {

@@ -39,7 +39,8 @@ struct new_session
 
 /**
  * Sessions in PostgreSQL: opaque bearer tokens stored as SHA-256, an idle timeout against last_seen_at,
- * an absolute expiry, and revocation. Thread-safety: shared.
+ * an absolute expiry, and revocation. Runs on the caller's executor; each query on the database pool's
+ * workers. Thread-safety: shared.
  */
 class session_store
 {

@@ -1,11 +1,12 @@
-#include "accounts/login_guard.hpp"
+#include "accounts/abuse_limits.hpp"
 
-#include "accounts/rate_limits.hpp"
 #include "settings.hpp"
 
 #include "common/crypto/crypto.hpp"
 #include "common/ratelimit/limiter.hpp"
+#include "common/web/problem.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace gateway {
@@ -16,6 +17,20 @@ constexpr std::size_t device_id_bytes = 16;
 constexpr std::size_t mac_bytes = 16;
 
 } // namespace
+
+net::awaitable<std::string> enforce_limit(common::ratelimit::limiter& limiter, const common::ratelimit::rule& rule,
+                                          const std::string& key, bool count)
+{
+    common::ratelimit::decision d;
+    if (count)
+        d = co_await limiter.hit(rule, key);
+    else
+        d = co_await limiter.check(rule, key);
+    if (!d.allowed)
+        throw common::web::problem(http::status::too_many_requests, "RATE_LIMITED", "too many attempts; try again later")
+            .with_header("Retry-After", std::to_string(std::max<long long>(1, d.retry_after.count())));
+    co_return std::move(d.ticket);
+}
 
 login_guard::login_guard(const settings& cfg, common::ratelimit::limiter& limiter)
     : cfg_(cfg)

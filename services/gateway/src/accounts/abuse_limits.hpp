@@ -20,6 +20,14 @@ using namespace common::aliases;
 struct settings;
 
 /**
+ * Applies an abuse limit: 429 RATE_LIMITED with Retry-After when `rule` denies `key`, counting this
+ * attempt first when `count` (a security bound counts before the work it guards). Returns the counted
+ * event's ticket (empty unless counted), for limiter::release.
+ */
+net::awaitable<std::string> enforce_limit(common::ratelimit::limiter& limiter, const common::ratelimit::rule& rule,
+                                          const std::string& key, bool count);
+
+/**
  * The limits on login attempts (README, "Login protection"), applied before the password is checked
  * so that concurrent attempts cannot overshoot them:
  * - per client address: failed logins (`MB_RATE_LOGIN_FAILURES_PER_IP`). Every attempt is counted
@@ -33,7 +41,7 @@ struct settings;
  *   therefore lock out only other strangers: the owner's devices still log in.
  * Each step is one atomic call to the shared limiter; a denial counts nothing and answers 429
  * RATE_LIMITED with Retry-After.
- * Thread-safety: shared (no state besides the key).
+ * Runs on the caller's executor; the counts live in Redis. Thread-safety: shared (no state besides the key).
  */
 class login_guard
 {
