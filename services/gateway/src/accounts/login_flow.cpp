@@ -7,6 +7,7 @@
 #include "settings.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/db/pg_pool.hpp"
 #include "common/log.hpp"
 #include "common/web/problem.hpp"
 

@@ -8,6 +8,7 @@
 #include "sessions/session_store.hpp"
 #include "settings.hpp"
 
+#include "common/db/pg_pool.hpp"
 #include "common/web/problem.hpp"
 
 #include <pqxx/transaction>

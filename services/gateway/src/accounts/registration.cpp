@@ -11,6 +11,7 @@
 #include "sessions/session_bus.hpp"
 #include "settings.hpp"
 
+#include "common/db/pg_pool.hpp"
 #include "common/log.hpp"
 #include "common/ratelimit/limiter.hpp"
 #include "common/web/problem.hpp"

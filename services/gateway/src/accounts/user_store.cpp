@@ -3,6 +3,7 @@
 #include "accounts/store_sql.hpp"
 #include "accounts/validation.hpp"
 
+#include "common/db/pg_pool.hpp"
 #include "common/web/problem.hpp"
 
 #include <pqxx/except>

@@ -2,8 +2,7 @@
 
 #include "common/net/aliases.hpp"
 
-#include "common/db/pg_pool.hpp"
-
+#include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
 #include <pqxx/transaction_base>
@@ -15,6 +14,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace common::db {
+class pg_pool;
+}
 
 namespace gateway {
 

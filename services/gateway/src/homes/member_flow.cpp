@@ -15,6 +15,7 @@
 #include "settings.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/db/pg_pool.hpp"
 #include "common/log.hpp"
 #include "common/mode/event.hpp"
 #include "common/redis/connection.hpp"

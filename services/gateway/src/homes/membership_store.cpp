@@ -1,6 +1,7 @@
 #include "homes/membership_store.hpp"
 
 #include "common/db/pg_array.hpp"
+#include "common/db/pg_pool.hpp"
 
 #include <pqxx/result>
 

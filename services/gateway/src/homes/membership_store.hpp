@@ -1,8 +1,8 @@
 #pragma once
 
-#include "common/db/pg_pool.hpp"
+#include "common/net/aliases.hpp"
 
-#include <pqxx/result>
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -11,6 +11,14 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace common::db {
+class pg_pool;
+}
+
+namespace pqxx {
+class result;
+}
 
 namespace gateway {
 

@@ -1,5 +1,8 @@
 #include "mail/mail_outbox.hpp"
 
+#include "common/crypto/keys.hpp"
+#include "common/db/pg_pool.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 

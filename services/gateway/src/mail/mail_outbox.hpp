@@ -1,7 +1,8 @@
 #pragma once
 
-#include "common/crypto/keys.hpp"
-#include "common/db/pg_pool.hpp"
+#include "common/net/aliases.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <pqxx/transaction_base>
 
@@ -12,6 +13,13 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace common::crypto {
+class sealed_text;
+}
+namespace common::db {
+class pg_pool;
+}
 
 namespace gateway {
 

@@ -2,13 +2,18 @@
 
 #include "sessions/session_auth.hpp"
 
-#include "common/mode/client.hpp"
-#include "common/web/problem.hpp"
-
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include <optional>
 #include <string>
+
+namespace common::mode {
+class client;
+}
+namespace common::web {
+class problem;
+}
 
 namespace gateway {
 

@@ -3,6 +3,7 @@
 #include "accounts/store_sql.hpp"
 
 #include "common/crypto/crypto.hpp"
+#include "common/db/pg_pool.hpp"
 
 #include <pqxx/result>
 #include <pqxx/transaction>
