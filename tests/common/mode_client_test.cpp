@@ -1,5 +1,5 @@
 #include "common/mode/client.hpp"
-#include "mode_problems.hpp"
+#include "mode/mode_problems.hpp"
 
 #include "common/web/json_body.hpp"
 #include "common/web/router.hpp"

@@ -1,26 +1,30 @@
 #include "app.hpp"
 
-#include "account_service.hpp"
+#include "accounts/abuse_limits.hpp"
+#include "accounts/login_flow.hpp"
+#include "accounts/password_hasher.hpp"
+#include "accounts/password_reset.hpp"
+#include "accounts/registration.hpp"
+#include "accounts/routes.hpp"
+#include "accounts/token_store.hpp"
+#include "accounts/user_store.hpp"
+#include "homes/event_history_store.hpp"
+#include "homes/member_flow.hpp"
+#include "homes/membership_store.hpp"
+#include "homes/routes.hpp"
 #include "live/home_directory.hpp"
 #include "live/hub.hpp"
 #include "live/notices.hpp"
 #include "live/routes.hpp"
-#include "login_guard.hpp"
-#include "mail_outbox.hpp"
-#include "mail_worker.hpp"
-#include "member_flow.hpp"
-#include "membership_store.hpp"
-#include "mode_access.hpp"
-#include "mode_linker.hpp"
-#include "routes/accounts.hpp"
-#include "routes/homes.hpp"
-#include "services.hpp"
-#include "session_auth.hpp"
-#include "session_bus.hpp"
-#include "session_cache.hpp"
-#include "session_store.hpp"
-#include "token_store.hpp"
-#include "user_store.hpp"
+#include "mail/mail_outbox.hpp"
+#include "mail/mail_worker.hpp"
+#include "mode/link_store.hpp"
+#include "mode/mode_access.hpp"
+#include "mode/mode_linker.hpp"
+#include "sessions/session_auth.hpp"
+#include "sessions/session_bus.hpp"
+#include "sessions/session_cache.hpp"
+#include "sessions/session_store.hpp"
 
 #include "common/client/http_client.hpp"
 #include "common/crypto/crypto.hpp"
@@ -44,8 +48,9 @@ namespace {
 std::vector<std::pair<std::string, std::string>> all_statements()
 {
     std::vector<std::pair<std::string, std::string>> out;
-    for (auto part : {user_store::statements(), session_store::statements(), tokens::statements(),
-                      mail_outbox::statements(), membership_store::statements()})
+    for (auto part : {user_store::statements(), link_store::statements(), session_store::statements(),
+                      tokens::statements(), mail_outbox::statements(), membership_store::statements(),
+                      event_history_store::statements()})
         out.insert(out.end(), part.begin(), part.end());
     return out;
 }
@@ -70,22 +75,27 @@ struct app::impl
         , http(host.ioc().get_executor())
         , mode(http, cfg.mode_api_url, cfg.mode_timeout)
         , users(host.db())
+        , links(host.db())
         , cache(cfg.session_cache_size, cfg.session_cache_ttl)
         , bus(net::make_strand(host.ioc()), host.redis(), common::redis::parse_url(cfg.service.redis_url), cache)
         , sessions(host.db(), cfg.session_idle_timeout, cfg.session_lifetime)
         , auth(sessions, cache, host.metrics())
         , limiter(host.redis(), limiter_options(cfg))
         , guard(cfg, limiter)
+        , hasher(hash_pool, cfg.password_hash_queue)
         , outbox(host.db(), cipher)
         , mailer(net::make_strand(host.ioc()), outbox, cfg, host.metrics())
-        , linker(net::make_strand(host.ioc()), users, mode, cfg, host.metrics())
-        , accounts({cfg, host.db(), hash_pool, limiter, guard, users, sessions, outbox, mailer, linker, bus})
-        , access(mode, linker, users, bus)
+        , token_mails({cfg, host.db(), outbox, mailer})
+        , linker(net::make_strand(host.ioc()), links, mode, cfg, host.metrics())
+        , registrations({cfg, host.db(), hasher, limiter, sessions, token_mails, outbox, mailer, linker, bus})
+        , logins({cfg, host.db(), hasher, guard, users, sessions, bus})
+        , resets({cfg, host.db(), hasher, limiter, guard, users, sessions, token_mails, bus})
+        , access(mode, linker, links, bus)
         , members(host.db())
-        , adds({cfg, host.db(), host.redis(), access, linker, users, members, outbox, mailer, limiter})
+        , history(host.db())
+        , adds({cfg, host.db(), host.redis(), access, linker, users, links, members, outbox, mailer, limiter})
         , directory(access, members, cfg.membership_max_age)
         , notices(host.redis())
-        , svc{cfg, host.metrics(), host.db(), mode, users, linker, auth, accounts, access, members, adds, directory, notices}
         , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics(),
               cfg.service.threads)
         , admission(stream_admission::limits{cfg.max_connections, cfg.live_streams_per_user,
@@ -106,9 +116,10 @@ struct app::impl
                 }
             }
         });
-        add_account_routes(host.routes(), svc);
-        add_home_routes(host.routes(), svc);
-        add_event_routes(host.routes(), stream_parts{cfg, auth, members, hub, directory}, admission);
+        accounts::add_routes(host.routes(), accounts::deps{cfg.trust_forwarded_for, cfg.member_confirm_first, auth,
+                                                           registrations, logins, resets, adds});
+        homes::add_routes(host.routes(), homes::deps{auth, homes::parts{access, members, directory, notices, history}, adds});
+        add_event_routes(host.routes(), stream_parts{cfg, auth, history, hub, directory}, admission);
     }
 
     int run()
@@ -117,7 +128,7 @@ struct app::impl
         net::co_spawn(bus.executor(), bus.run(), common::service_host::log_failure("sessions.bus"));
         net::co_spawn(host.ioc(), hub.run(), common::service_host::log_failure("live.hub"));
         // Before the listener opens: a login for an unknown address must never find the dummy hash unset.
-        accounts.prepare();
+        hasher.prepare();
         int code = host.run(
             [this]() -> net::awaitable<void> {
                 net::co_spawn(mailer.executor(), mailer.run(), common::service_host::log_failure("mail.worker"));
@@ -143,22 +154,27 @@ struct app::impl
     common::client::http_client http;
     common::mode::client mode;
     user_store users;
+    link_store links;
     session_cache cache;
     session_bus bus;
     session_store sessions;
     session_auth auth;
     common::ratelimit::limiter limiter;
     login_guard guard;
+    password_hasher hasher;
     mail_outbox outbox;
     mail_worker mailer;
+    token_mailer token_mails;
     mode_linker linker;
-    account_service accounts;
+    registration registrations;
+    login_flow logins;
+    password_reset resets;
     mode_access access;
     membership_store members;
+    event_history_store history;
     member_flow adds;
     home_directory directory;
     live_notices notices;
-    services svc;
     live_hub hub;
     stream_admission admission;
 };

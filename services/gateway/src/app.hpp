@@ -8,7 +8,9 @@ namespace gateway {
 
 /**
  * The gateway process: builds every part from the settings, serves until SIGTERM/SIGINT, then shuts
- * down gracefully. `run` returns the process exit code.
+ * down gracefully. `run` returns the process exit code. Each slice gets what it uses, explicitly: app.cpp
+ * is the one place that knows every part. Built and run on the main thread, which then serves the
+ * io_context with the others. Thread-safety: none needed (one instance, used by main only).
  */
 class app
 {

@@ -1,4 +1,4 @@
-#include "validation.hpp"
+#include "accounts/validation.hpp"
 
 #include "common/web/problem.hpp"
 

@@ -1,4 +1,4 @@
-#include "mail_templates.hpp"
+#include "mail/mail_templates.hpp"
 
 #include <boost/test/unit_test.hpp>
 

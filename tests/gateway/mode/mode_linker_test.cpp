@@ -1,8 +1,9 @@
-#include "mode_linker.hpp"
+#include "mode/mode_linker.hpp"
 
 #include "settings.hpp"
 
 #include "common/client/http_client.hpp"
+#include "common/db/pg_pool.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -35,11 +36,11 @@ struct fixture
         o.size = 1;
         return o;
     }()};
-    gateway::user_store users{pool};
+    gateway::link_store links{pool};
     common::client::http_client http{ioc.get_executor()};
     common::mode::client mode{http, "http://127.0.0.1:1", std::chrono::seconds(1)};
     common::metrics::registry metrics;
-    gateway::mode_linker linker{ioc.get_executor(), users, mode, cfg, metrics};
+    gateway::mode_linker linker{ioc.get_executor(), links, mode, cfg, metrics};
 };
 
 } // namespace

@@ -1,4 +1,4 @@
-#include "mode_problems.hpp"
+#include "mode/mode_problems.hpp"
 
 #include <boost/test/unit_test.hpp>
 

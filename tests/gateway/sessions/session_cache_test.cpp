@@ -1,4 +1,4 @@
-#include "session_cache.hpp"
+#include "sessions/session_cache.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,7 +1,7 @@
 #include "live/home_directory.hpp"
 
-#include "membership_store.hpp"
-#include "mode_access.hpp"
+#include "homes/membership_store.hpp"
+#include "mode/mode_access.hpp"
 
 #include "common/errors.hpp"
 #include "common/log.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "session_auth.hpp"
+#include "sessions/session_auth.hpp"
 
 #include "common/net/aliases.hpp"
 

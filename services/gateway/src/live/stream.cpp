@@ -1,7 +1,7 @@
 #include "live/stream.hpp"
 
+#include "homes/event_history_store.hpp"
 #include "live/home_directory.hpp"
-#include "membership_store.hpp"
 #include "settings.hpp"
 
 #include "common/errors.hpp"

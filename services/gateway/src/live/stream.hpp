@@ -2,7 +2,7 @@
 
 #include "live/hub.hpp"
 #include "live/stream_machine.hpp"
-#include "session_auth.hpp"
+#include "sessions/session_auth.hpp"
 
 #include "common/web/websocket.hpp"
 
@@ -16,15 +16,15 @@
 namespace gateway {
 
 struct settings;
+class event_history_store;
 class home_directory;
-class membership_store;
 
 /** What one live stream needs; all shared and outliving it. */
 struct stream_parts
 {
     const settings& cfg;
     session_auth& auth;
-    membership_store& store; // stored events
+    event_history_store& store; // stored events
     live_hub& hub;
     home_directory& homes; // the user's homes, per MODE
 };
