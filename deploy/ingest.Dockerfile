@@ -1,5 +1,5 @@
-# modebridge-ingest (webhook-ingest) image. Build from the top of the repository, with BuildKit (it skips
-# the stage not chosen by BUILD; see docs/operations.md):
+# modebridge-ingest (webhook-ingest) image. Build from the top of the repository, preferably with
+# BuildKit (it skips the stage not chosen by BUILD; the classic builder runs both; see docs/operations.md):
 #   DOCKER_BUILDKIT=1 docker build -f deploy/ingest.Dockerfile -t modebridge-ingest .
 # BUILD=source (default) compiles in the build stage with the project's own scripts; BUILD=prebuilt takes
 # the binaries already built on the host, stripped into .prebuilt/ (what tests/compose/run.sh does).
@@ -18,7 +18,8 @@ COPY common common
 COPY services services
 COPY tests tests
 COPY scripts/build.sh scripts/
-RUN MB_BUILD_DIR=/src/build MB_BUILD_TYPE=Release \
+# The build type the tests run (RelWithDebInfo, -O2); the debug information is stripped below.
+RUN MB_BUILD_DIR=/src/build \
     MB_BUILD_TARGETS="modebridge-gateway modebridge-ingest mode-sim" \
     ./scripts/build.sh -DMB_BUILD_BENCH=OFF && \
     mkdir /out && \

@@ -74,7 +74,8 @@ cleanup() {
         say "MB_COMPOSE_KEEP is set: project $project left running (env file $work/env)"
     else
         dc down -v --remove-orphans >/dev/null 2>&1 || true
-        rm -rf "$work" "$root/.prebuilt"
+        rm -rf "$work"
+        remove_binaries
     fi
     if [ -n "$started_dockerd" ] && { [ "$rc" -eq 0 ] || [ -z "$keep" ]; }; then
         stop_dockerd
@@ -119,19 +120,23 @@ stop_dockerd() {
 
 # ---------------------------------------------------------------- images and settings
 
+# The programs the images take from the build directory (BUILD=prebuilt), stripped into .prebuilt/.
+readonly binaries=(services/gateway/modebridge-gateway services/webhook-ingest/modebridge-ingest tests/mode-sim/mode-sim)
+
+remove_binaries() {
+    local b
+    for b in "${binaries[@]}"; do rm -f "$root/.prebuilt/${b##*/}"; done
+}
+
 stage_binaries() {
     local b
-    for b in services/gateway/modebridge-gateway services/webhook-ingest/modebridge-ingest tests/mode-sim/mode-sim; do
+    for b in "${binaries[@]}"; do
         if [ ! -x "$build_dir/$b" ]; then
             say "$build_dir/$b is missing: build first (scripts/build.sh)"
             return 1
         fi
     done
-    rm -rf "$root/.prebuilt"
-    mkdir -p "$root/.prebuilt"
-    for b in services/gateway/modebridge-gateway services/webhook-ingest/modebridge-ingest tests/mode-sim/mode-sim; do
-        strip -o "$root/.prebuilt/${b##*/}" "$build_dir/$b"
-    done
+    for b in "${binaries[@]}"; do strip -o "$root/.prebuilt/${b##*/}" "$build_dir/$b"; done
 }
 
 build_stand_ins() {
