@@ -10,13 +10,23 @@ build_pkgs=(
 )
 runtime_pkgs=(postgresql redis-server python3 python3-aiosmtpd curl ca-certificates procps)
 bench_pkgs=(wrk)
+# What the services' images (deploy/*.Dockerfile) run on: the shared libraries the binaries link, the CA
+# certificates for MODE and SMTP over TLS, and curl for the health check.
+image_pkgs=(libpqxx-6.4 libhiredis0.14 libsodium23 libboost-json1.81.0 libboost-url1.81.0 libfmt9 libssl3 libcurl4
+    ca-certificates curl)
+# The compose test (tests/compose/run.sh): Debian's engine and compose v1, and debootstrap for the base image.
+compose_pkgs=(docker.io docker-compose debootstrap)
 
 want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")
 case "${1:-}" in
     --runtime-only) want=("${runtime_pkgs[@]}") ;;
+    --build-only) want=("${build_pkgs[@]}") ;;
+    --image-runtime) want=("${image_pkgs[@]}") ;;
     --with-bench) want+=("${bench_pkgs[@]}") ;;
+    --with-compose) want+=("${compose_pkgs[@]}") ;;
+    --compose-only) want=("${compose_pkgs[@]}") ;;
     "") ;;
-    *) echo "usage: $0 [--runtime-only|--with-bench]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--runtime-only|--build-only|--image-runtime|--with-bench|--with-compose|--compose-only]" >&2; exit 2 ;;
 esac
 
 missing=()

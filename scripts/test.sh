@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test run on a fresh Debian 12 machine: installs what is missing, builds, starts a throwaway
 # PostgreSQL, Redis and SMTP sink on loopback, runs every test (unit and integration) with ctest, and
-# stops the stack. Extra arguments go to ctest (e.g. -R register, -L unit).
+# stops the stack. Extra arguments go to ctest (e.g. -R register, -L unit). The compose test (label
+# `compose`, tests/compose/run.sh) runs docker-compose.yml for real and takes a few minutes; skip it with
+# MB_SKIP_COMPOSE_TEST=1 (or -LE compose).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
