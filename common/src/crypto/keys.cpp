@@ -60,31 +60,43 @@ derived_keys derive_keys(std::string_view secret)
     return k;
 }
 
-sealed_text::sealed_text(std::string_view secret)
-    : current_(derive_keys(secret).encryption)
-    , legacy_(secret)
+sealed_text::sealed_text(std::string_view secret, const std::vector<std::string>& previous)
 {
+    auto add = [this](std::string_view key) {
+        if (key.size() != 32)
+            throw std::invalid_argument("sealed_text: a secret must be 32 bytes");
+        keys_.push_back({"v3:" + hex_encode(hkdf_sha256(key, {}, "modebridge key id v1", 4)) + ":",
+                         aes256gcm(derive_keys(key).encryption), aes256gcm(key)});
+    };
+    add(secret);
+    for (const auto& p : previous)
+        add(p);
 }
 
 std::string sealed_text::seal(std::string_view plaintext, std::string_view aad) const
 {
-    return std::string(current_prefix) + base64_encode(current_.seal(plaintext, aad));
+    return current_prefix() + base64_encode(keys_.front().derived.seal(plaintext, aad));
 }
 
 std::optional<std::string> sealed_text::open(std::string_view text, std::string_view aad) const
 {
-    const bool current = is_current(text);
-    if (current)
-        text.remove_prefix(current_prefix.size());
-    auto raw = base64_decode(text);
+    constexpr std::string_view v2 = "v2:";
+    if (text.starts_with("v3:")) {
+        for (const auto& k : keys_)
+            if (text.starts_with(k.prefix))
+                if (auto raw = base64_decode(text.substr(k.prefix.size())))
+                    if (auto plain = k.derived.open(*raw, aad))
+                        return plain;
+        return std::nullopt;
+    }
+    const bool derived = text.starts_with(v2);
+    auto raw = base64_decode(derived ? text.substr(v2.size()) : text);
     if (!raw)
         return std::nullopt;
-    return current ? current_.open(*raw, aad) : legacy_.open(*raw, aad);
-}
-
-bool sealed_text::is_current(std::string_view text) noexcept
-{
-    return text.starts_with(current_prefix);
+    for (const auto& k : keys_)
+        if (auto plain = derived ? k.derived.open(*raw, aad) : k.legacy.open(*raw, aad))
+            return plain;
+    return std::nullopt;
 }
 
 } // namespace common::crypto

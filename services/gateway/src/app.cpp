@@ -70,7 +70,7 @@ struct app::impl
     explicit impl(settings s)
         : cfg(std::move(s))
         , host("gateway", cfg.service, all_statements())
-        , cipher(cfg.secret_key)
+        , cipher(cfg.secret_key, cfg.previous_secret_keys)
         , hash_pool(cfg.password_hash_threads, 19)
         , http(host.ioc().get_executor())
         , mode(http, cfg.mode_api_url, cfg.mode_timeout)

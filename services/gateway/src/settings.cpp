@@ -70,6 +70,23 @@ settings load_settings(const common::config::env& e)
         env::fail("MB_SECRET_KEY", "must be exactly 32 bytes, base64-encoded (openssl rand -base64 32)");
     s.secret_key = std::move(*key);
     s.mac_key = common::crypto::derive_keys(s.secret_key).mac;
+    if (auto previous = e.optional_secret("MB_SECRET_KEY_PREVIOUS")) {
+        std::string_view rest = *previous;
+        while (!rest.empty()) {
+            auto comma = rest.find(',');
+            auto item = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            while (!item.empty() && item.front() == ' ')
+                item.remove_prefix(1);
+            while (!item.empty() && item.back() == ' ')
+                item.remove_suffix(1);
+            auto old_key = common::crypto::base64_decode(item);
+            if (!old_key || old_key->size() != 32)
+                env::fail("MB_SECRET_KEY_PREVIOUS",
+                          "must be earlier MB_SECRET_KEY values, comma-separated, each 32 bytes in base64");
+            s.previous_secret_keys.push_back(std::move(*old_key));
+        }
+    }
 
     s.public_url = e.url("MB_PUBLIC_URL", {"http", "https"}, std::nullopt,
                          "the public base URL of the gateway for links in emails, e.g. https://app.example.com");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gateway {
 
@@ -23,6 +24,7 @@ struct settings
     std::chrono::milliseconds mode_link_retry_max{300'000};
 
     std::string secret_key; // 32 raw bytes (MB_SECRET_KEY is base64); only for common::crypto::sealed_text
+    std::vector<std::string> previous_secret_keys; // MB_SECRET_KEY_PREVIOUS, 32 raw bytes each: still read
     std::string mac_key;    // HKDF of secret_key for HMAC keys and keyed hashes (common::crypto::derive_keys)
     std::string public_url;
     std::string smtp_url; // empty: mails are logged

@@ -106,8 +106,9 @@ BOOST_FIXTURE_TEST_CASE(stored_mode_keys_move_to_the_derived_key_and_old_ones_st
     };
     auto [id, sealed] = stored();
     // New rows: the current format, opened by the derived encryption key only.
-    BOOST_TEST_REQUIRE(sealed.starts_with("v2:"), sealed);
-    auto raw = common::crypto::base64_decode(sealed.substr(3));
+    const auto current = common::crypto::sealed_text(secret).current_prefix();
+    BOOST_TEST_REQUIRE(sealed.starts_with(current), sealed);
+    auto raw = common::crypto::base64_decode(sealed.substr(current.size()));
     BOOST_TEST_REQUIRE(raw.has_value());
     auto mode_key = common::crypto::aes256gcm(derived.encryption).open(*raw, id);
     BOOST_TEST_REQUIRE(mode_key.has_value());
@@ -127,9 +128,58 @@ BOOST_FIXTURE_TEST_CASE(stored_mode_keys_move_to_the_derived_key_and_old_ones_st
     auto homes = call(http::verb::get, "/v1/homes", token);
     BOOST_TEST(homes.status == 200U, homes);
     // ... and is sealed anew, the same key in the current format.
-    BOOST_TEST_REQUIRE(test::eventually([&] { return stored().second.starts_with("v2:"); }, 15s), stored().second);
+    BOOST_TEST_REQUIRE(test::eventually([&] { return stored().second.starts_with(current); }, 15s), stored().second);
     BOOST_TEST(stored_mode_key(email) == *mode_key);
     homes = call(http::verb::get, "/v1/homes", token);
+    BOOST_TEST(homes.status == 200U, homes);
+}
+
+// A rotation of MB_SECRET_KEY: the new secret with the old one in MB_SECRET_KEY_PREVIOUS. Stored MODE keys
+// keep working at once and are sealed anew under the new secret in the background; once they are, the old
+// secret can go. Without it, a key still sealed under the old secret cannot be read.
+BOOST_FIXTURE_TEST_CASE(a_rotated_secret_key_reseals_stored_mode_keys_and_the_old_one_can_then_go, test::mode_fixture)
+{
+    const auto old_secret = gw.env.at("MB_SECRET_KEY");
+    const auto new_secret = common::crypto::base64_encode(common::crypto::random_bytes(32));
+    const auto old_prefix = common::crypto::sealed_text(*common::crypto::base64_decode(old_secret)).current_prefix();
+    const auto new_prefix = common::crypto::sealed_text(*common::crypto::base64_decode(new_secret)).current_prefix();
+    const auto [email, token] = user("rotated");
+    const auto [email2, token2] = user("rotated-later");
+    auto stored = [&](const std::string& who) {
+        pqxx::connection c(db.url());
+        pqxx::read_transaction tx(c);
+        return tx.exec_params1("SELECT mode_user_key FROM users WHERE email_normalized = lower($1)", who)[0]
+            .as<std::string>();
+    };
+    BOOST_TEST_REQUIRE(stored(email).starts_with(old_prefix), stored(email));
+    const auto mode_key = stored_mode_key(email);
+
+    // The new secret alone: a key sealed under the old one is not readable, so the user's MODE calls fail.
+    gw.proc.reset();
+    gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SECRET_KEY", new_secret}});
+    auto refused = call(http::verb::get, "/v1/homes", token);
+    BOOST_TEST(refused.status == 500U, refused);
+    BOOST_TEST(gw.proc->output().find("mode.key_unreadable") != std::string::npos, gw.proc->output());
+    BOOST_TEST(stored(email).starts_with(old_prefix));
+
+    // With the old secret as previous: the calls work at once, and every stored key moves to the new secret.
+    gw.proc.reset();
+    gw = test::start_gateway(db.url(), sim.base_url(),
+                             {{"MB_SECRET_KEY", new_secret}, {"MB_SECRET_KEY_PREVIOUS", old_secret}});
+    auto homes = call(http::verb::get, "/v1/homes", token2);
+    BOOST_TEST(homes.status == 200U, homes);
+    BOOST_TEST_REQUIRE(test::eventually([&] { return stored(email).starts_with(new_prefix) &&
+                                                     stored(email2).starts_with(new_prefix); }, 15s),
+                       stored(email));
+    BOOST_TEST(gw.proc->output().find(old_secret) == std::string::npos, "a secret reached the log");
+
+    // The old secret can go: the resealed keys work under the new one alone.
+    gw.proc.reset();
+    gw = test::start_gateway(db.url(), sim.base_url(), {{"MB_SECRET_KEY", new_secret}});
+    BOOST_TEST(stored_mode_key(email) == mode_key);
+    homes = call(http::verb::get, "/v1/homes", token);
+    BOOST_TEST(homes.status == 200U, homes);
+    homes = call(http::verb::get, "/v1/homes", token2);
     BOOST_TEST(homes.status == 200U, homes);
 }
 

@@ -97,6 +97,7 @@ BOOST_AUTO_TEST_CASE(malformed_settings_are_named_without_their_values)
     };
     std::vector<bad_case> cases{
         {"MB_SECRET_KEY", "c2hvcnQta2V5LXNlY3JldA=="}, // 16 bytes, not 32
+        {"MB_SECRET_KEY_PREVIOUS", "c2hvcnQta2V5LXNlY3JldA=="},
         {"MB_DATABASE_URL", "mysql://user:hunter2secret@db/x"},
         {"MB_REDIS_URL", "http://redis-secret-host:6379"},
         {"MB_LISTEN", "nonsense-listen-value"},

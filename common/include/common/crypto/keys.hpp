@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace common::crypto {
 
@@ -26,29 +27,38 @@ struct derived_keys
 derived_keys derive_keys(std::string_view secret);
 
 /**
- * Secrets at rest, as text. `seal` writes "v2:" + base64(AES-256-GCM under the derived encryption key);
- * `open` reads that and the v1 format (plain base64 of AES-256-GCM under the secret itself) that versions
- * before the key derivation wrote, so stored values stay readable across the upgrade. ':' is not a base64
- * character, so the two formats never collide. The AAD binds a value to its row (the user id, the
- * recipient). Thread-safety: const methods, safe to share.
+ * Secrets at rest, as text. `seal` writes "v3:" + key id + ":" + base64(AES-256-GCM under the derived
+ * encryption key of the current secret); the key id (8 hex digits, derived from the secret by HKDF, says
+ * nothing of the key) names the secret a value was sealed under, so that after a rotation the values
+ * still sealed under a previous secret can be found and sealed anew. `open` reads that format under the
+ * current or any previous secret, and the formats earlier versions wrote: "v2:" + base64 (the derived key,
+ * no key id) and v1 (plain base64 of AES-256-GCM under the secret itself). ':' is not a base64 character,
+ * so the formats never collide. The AAD binds a value to its row (the user id, the recipient).
+ * Thread-safety: const methods, safe to share.
  */
 class sealed_text
 {
 public:
-    static constexpr std::string_view current_prefix = "v2:";
-
-    /** `secret`: the 32 raw bytes of MB_SECRET_KEY. Throws std::invalid_argument otherwise. */
-    explicit sealed_text(std::string_view secret);
+    /** `secret`: the 32 raw bytes of MB_SECRET_KEY; `previous`: earlier secrets still to be read
+        (MB_SECRET_KEY_PREVIOUS). Throws std::invalid_argument when one is not 32 bytes. */
+    explicit sealed_text(std::string_view secret, const std::vector<std::string>& previous = {});
 
     std::string seal(std::string_view plaintext, std::string_view aad) const;
-    /** The plaintext, or nullopt when `text` is neither format or does not open under this secret. */
+    /** The plaintext, or nullopt when `text` is in no known format or opens under none of the secrets. */
     std::optional<std::string> open(std::string_view text, std::string_view aad) const;
-    /** True when `text` is in the current format (false: a v1 value worth sealing anew). */
-    static bool is_current(std::string_view text) noexcept;
+    /** What every value sealed now starts with ("v3:<key id>:"); a value without it is worth sealing anew. */
+    const std::string& current_prefix() const noexcept { return keys_.front().prefix; }
+    /** True when `text` was sealed under the current secret in the current format. */
+    bool is_current(std::string_view text) const noexcept { return text.starts_with(current_prefix()); }
 
 private:
-    aes256gcm current_;
-    aes256gcm legacy_;
+    struct secret_keys
+    {
+        std::string prefix; // "v3:<key id>:"
+        aes256gcm derived;  // v3 and v2
+        aes256gcm legacy;   // v1: the secret itself
+    };
+    std::vector<secret_keys> keys_; // the current secret first
 };
 
 } // namespace common::crypto

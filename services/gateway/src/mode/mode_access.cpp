@@ -60,7 +60,7 @@ std::string mode_access::open_key(const caller& c) const
         // Sealed under another MB_SECRET_KEY: nothing to do but say so loudly.
         common::log::error("mode.key_unreadable", {{"user_id", c.user.id}});
         throw common::web::problem(http::status::internal_server_error, "INTERNAL",
-                                   "this account's MODE key cannot be read; the operator must check MB_SECRET_KEY");
+                                   "this account's MODE key cannot be read; the operator must check MB_SECRET_KEY and MB_SECRET_KEY_PREVIOUS");
     }
     return std::move(*key);
 }

@@ -17,7 +17,7 @@ mode_linker::mode_linker(net::any_io_executor strand, link_store& links, common:
     : links_(links)
     , mode_(mode)
     , settings_(s)
-    , cipher_(s.secret_key)
+    , cipher_(s.secret_key, s.previous_secret_keys)
     , linked_(m.counter_for("mb_mode_links_total", "Accounts linked to a MODE user"))
     , failed_(m.counter_for("mb_mode_link_failures_total", "Failed attempts to link an account to MODE"))
     , retry_(s.mode_link_retry_min, s.mode_link_retry_max, common::jitter::equal)
@@ -39,7 +39,7 @@ std::optional<std::string> mode_linker::open_key(const std::string& user_id, con
 
 net::awaitable<void> mode_linker::reseal_stored_keys()
 {
-    const std::string prefix(common::crypto::sealed_text::current_prefix);
+    const std::string& prefix = cipher_.current_prefix();
     std::string after = "00000000-0000-0000-0000-000000000000";
     int resealed = 0;
     int unreadable = 0;
