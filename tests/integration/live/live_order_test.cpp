@@ -3,6 +3,7 @@
 // at random and resume with the highest seq they received. The union of what each client received is
 // exactly the stored events of its homes, each once, and every connection saw them in seq order.
 #include "support/live_deployment.hpp"
+#include "support/resuming_client.hpp"
 #include "support/tcp_relay.hpp"
 #include "support/webhook.hpp"
 
@@ -10,8 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <random>
 #include <thread>
 
 namespace live {
@@ -33,109 +32,6 @@ void emit_to(unsigned short ingest_port, std::int64_t home, int n)
     }
     throw std::runtime_error("the ingest did not take event " + std::to_string(n));
 }
-
-// Keeps one user's stream open, drops it after a random number of events and resumes with `after` set
-// to the highest seq received. Records every event frame.
-class resuming_client
-{
-public:
-    resuming_client(unsigned short port, std::string token, unsigned seed)
-        : port_(port)
-        , token_(std::move(token))
-        , rng_(seed)
-    {
-        thread_ = std::thread([this] { run(); });
-    }
-    ~resuming_client() { stop(); }
-
-    void stop()
-    {
-        stop_ = true;
-        if (thread_.joinable())
-            thread_.join();
-    }
-
-    // The ready of the first connection: what the client's history starts after.
-    std::optional<std::int64_t> start() const
-    {
-        std::lock_guard lock(mutex_);
-        return start_;
-    }
-    std::vector<std::int64_t> received() const
-    {
-        std::lock_guard lock(mutex_);
-        return received_;
-    }
-    int connections() const { return connections_.load(); }
-    std::string failure() const
-    {
-        std::lock_guard lock(mutex_);
-        return failure_;
-    }
-
-private:
-    void run()
-    {
-        std::optional<std::int64_t> after;
-        while (!stop_) {
-            std::unique_ptr<test::ws_client> ws;
-            try {
-                ws = std::make_unique<test::ws_client>(port_, after ? "/v1/events?after=" + std::to_string(*after)
-                                                                    : std::string("/v1/events"),
-                                                       test::header_list{{"Authorization", "Bearer " + token_}});
-            } catch (const std::exception&) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                continue;
-            }
-            ++connections_;
-            std::int64_t last = after.value_or(-1);
-            int budget = std::uniform_int_distribution<int>(3, 40)(rng_);
-            while (!stop_ && budget > 0) {
-                auto m = ws->read(std::chrono::milliseconds(200));
-                if (!m) {
-                    if (!ws->is_open())
-                        break;
-                    continue;
-                }
-                auto v = json::parse(*m).as_object();
-                auto type = v.at("type").as_string();
-                std::lock_guard lock(mutex_);
-                if (type == "ready") {
-                    auto seq = v.at("lastSeq").as_int64();
-                    if (!start_)
-                        start_ = seq;
-                    after = std::max(after.value_or(0), seq);
-                } else if (type == "event") {
-                    auto seq = v.at("seq").as_int64();
-                    if (seq <= last && failure_.empty())
-                        failure_ = "seq " + std::to_string(seq) + " after " + std::to_string(last) + " on one connection";
-                    last = seq;
-                    received_.push_back(seq);
-                    after = std::max(after.value_or(0), seq);
-                    --budget;
-                }
-            }
-            // Half the time politely, half the time by dropping the connection.
-            if (std::uniform_int_distribution<int>(0, 1)(rng_) == 0 && ws->is_open()) {
-                try {
-                    ws->close();
-                } catch (const std::exception&) {
-                }
-            }
-        }
-    }
-
-    unsigned short port_;
-    std::string token_;
-    std::mt19937 rng_;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> connections_{0};
-    mutable std::mutex mutex_;
-    std::optional<std::int64_t> start_;
-    std::vector<std::int64_t> received_;
-    std::string failure_;
-    std::thread thread_;
-};
 
 std::vector<std::int64_t> stored_seqs(const std::string& db_url, const std::vector<std::int64_t>& homes, std::int64_t after)
 {
@@ -173,8 +69,8 @@ BOOST_AUTO_TEST_CASE(two_ingests_a_relay_and_random_resumes_deliver_every_event_
                            .status == 201U);
     const std::vector<std::int64_t> homes = {alone.home, sharer.home, other.home};
 
-    live::resuming_client c1(d.gw.port, alone.token, 1);
-    live::resuming_client c2(d.gw.port, sharer.token, 2);
+    test::resuming_client c1({d.gw.port}, alone.token, {.seed = 1});
+    test::resuming_client c2({d.gw.port}, sharer.token, {.seed = 2});
     for (int i = 0; i < 100 && (!c1.start() || !c2.start()); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     BOOST_TEST_REQUIRE((c1.start() && c2.start()));
