@@ -9,6 +9,9 @@ build_pkgs=(
     libpqxx-dev libhiredis-dev libsodium-dev libcurl4-openssl-dev libfmt-dev libssl-dev
 )
 runtime_pkgs=(postgresql redis-server python3 python3-aiosmtpd curl ca-certificates procps)
+# The tests' own tools: tests/openapi/validate.py holds docs/openapi.yaml to the services (YAML, and JSON
+# Schema 2020-12, which Debian 12's python3-jsonschema 4.10 supports).
+test_pkgs=(python3-yaml python3-jsonschema)
 bench_pkgs=(wrk)
 # What the services' images (deploy/*.Dockerfile) run on: the shared libraries the binaries link, the CA
 # certificates for MODE and SMTP over TLS, and curl for the health check.
@@ -17,7 +20,7 @@ image_pkgs=(libpqxx-6.4 libhiredis0.14 libsodium23 libboost-json1.81.0 libboost-
 # The compose test (tests/compose/run.sh): Debian's engine and compose v1, and debootstrap for the base image.
 compose_pkgs=(docker.io docker-compose debootstrap)
 
-want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")
+want=("${build_pkgs[@]}" "${runtime_pkgs[@]}" "${test_pkgs[@]}")
 case "${1:-}" in
     --runtime-only) want=("${runtime_pkgs[@]}") ;;
     --build-only) want=("${build_pkgs[@]}") ;;

@@ -12,6 +12,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace common::aliases;
 using common::web::problem;
@@ -308,6 +309,26 @@ BOOST_AUTO_TEST_CASE(dispatch_reports_404_and_405_as_problems)
     request_context ctx2;
     auto p2 = problem_of([&] { (void)run_dispatch(r, req2, ctx2); });
     BOOST_TEST(static_cast<unsigned>(p2.status()) == 405U);
+}
+
+BOOST_AUTO_TEST_CASE(routes_lists_every_method_and_pattern_once)
+{
+    auto r = sample_router();
+    r.add_websocket("/v1/events", [](const request&, request_context&, web::ws_connection&) -> net::awaitable<void> {
+        co_return;
+    });
+    std::vector<std::string> got;
+    for (const auto& e : r.routes())
+        got.push_back(std::string(http::to_string(e.method)) + " " + e.pattern + (e.websocket ? " ws" : ""));
+    // Sorted by pattern, then method; a WebSocket endpoint is a GET marked as such; no HEAD entries.
+    std::vector<std::string> want{
+        "PUT /v1/devices/{deviceId}/command", "GET /v1/events ws",
+        "GET /v1/homes", "POST /v1/homes",
+        "DELETE /v1/homes/{homeId}", "GET /v1/homes/{homeId}",
+        "DELETE /v1/homes/{homeId}/members/{userId}",
+        "GET /v1/me/sessions", "GET /v1/me/{x}",
+    };
+    BOOST_TEST(got == want, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

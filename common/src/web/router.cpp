@@ -4,7 +4,9 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 #include <set>
 #include <stdexcept>
 
@@ -244,6 +246,26 @@ net::awaitable<response> router::dispatch(request& req, request_context& ctx) co
     if (h == nullptr)
         throw upgrade_required();
     co_return co_await (*h)(req, ctx);
+}
+
+std::vector<router::route_entry> router::routes() const
+{
+    std::vector<route_entry> out;
+    auto walk = [&out](auto& self, const node& n) -> void {
+        for (const auto& entry : n.handlers)
+            out.push_back(route_entry{entry.first, n.pattern, false});
+        if (n.ws)
+            out.push_back(route_entry{http::verb::get, n.pattern, true});
+        for (const auto& child : n.literals)
+            self(self, *child.second);
+        if (n.param)
+            self(self, *n.param);
+    };
+    walk(walk, *root_);
+    std::sort(out.begin(), out.end(), [](const route_entry& a, const route_entry& b) {
+        return std::tie(a.pattern, a.method, a.websocket) < std::tie(b.pattern, b.method, b.websocket);
+    });
+    return out;
 }
 
 handler router::as_handler() const

@@ -4,6 +4,10 @@
 
 #include <memory>
 
+namespace common::web {
+class router;
+}
+
 namespace gateway {
 
 /**
@@ -18,6 +22,9 @@ public:
     explicit app(settings s);
     ~app();
     int run();
+
+    /** The routes this process serves, as wired above (health ones included); read before `run`. */
+    const common::web::router& routes() const;
 
 private:
     struct impl;

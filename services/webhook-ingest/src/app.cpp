@@ -69,4 +69,9 @@ int app::run()
     return impl_->run();
 }
 
+const common::web::router& app::routes() const
+{
+    return impl_->host.routes();
+}
+
 } // namespace ingest

@@ -4,6 +4,10 @@
 
 #include <memory>
 
+namespace common::web {
+class router;
+}
+
 namespace ingest {
 
 /** The webhook-ingest process: serves until SIGTERM/SIGINT, then shuts down gracefully. */
@@ -13,6 +17,9 @@ public:
     explicit app(settings s);
     ~app();
     int run();
+
+    /** The routes this process serves, as wired above (health ones included); read before `run`. */
+    const common::web::router& routes() const;
 
 private:
     struct impl;

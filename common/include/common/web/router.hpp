@@ -46,6 +46,19 @@ public:
     /** The handler for the route, or nullptr; throws `problem` 404/405 like dispatch. For tests. */
     const handler* match(http::verb method, std::string_view path, request_context& ctx) const;
 
+    /** One registered route: a method and pattern (`add`), or a WebSocket endpoint (`add_websocket`,
+        served to GET upgrades; `method` is GET). HEAD, served wherever GET is, is not listed. */
+    struct route_entry
+    {
+        http::verb method;
+        std::string pattern;
+        bool websocket = false;
+    };
+
+    /** Every registered route, sorted by pattern then method: what the service serves, for the
+        tests that hold the API description (docs/openapi.yaml) to it. */
+    std::vector<route_entry> routes() const;
+
     /** Adapts the router to the server's single-handler interface. The router must outlive it. */
     handler as_handler() const;
 
