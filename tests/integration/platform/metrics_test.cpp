@@ -194,4 +194,29 @@ BOOST_AUTO_TEST_CASE(traffic_moves_the_numbers_it_should)
     check_labels(last.ingest, secrets);
 }
 
+// The checks above would catch a malformed exposition: each fault here is reported.
+BOOST_AUTO_TEST_CASE(malformed_expositions_are_reported)
+{
+    const std::string good = "# TYPE mb_h_seconds histogram\n"
+                             "mb_h_seconds_bucket{route=\"/a\",le=\"0.1\"} 1\n"
+                             "mb_h_seconds_bucket{route=\"/a\",le=\"+Inf\"} 2\n"
+                             "mb_h_seconds_sum{route=\"/a\"} 0.3\n"
+                             "mb_h_seconds_count{route=\"/a\"} 2\n";
+    auto ok = test::parse_exposition(good);
+    BOOST_TEST(test::exposition_problems(ok).empty());
+    BOOST_TEST(ok.sum("mb_h_seconds_count", {{"route", "/a"}}) == 2);
+    auto problems = [](const std::string& text) { return test::exposition_problems(test::parse_exposition(text)).size(); };
+    BOOST_TEST(problems(good + "mb_untyped_total 1\n") == 1U);
+    BOOST_TEST(problems(good + "mb_bad{x=\"1\" 1\n") == 1U);
+    auto not_cumulative = good;
+    not_cumulative.replace(not_cumulative.find("} 2\n"), 4, "} 0\n");
+    BOOST_TEST(problems(not_cumulative) >= 1U);
+    auto wrong_count = good;
+    wrong_count.replace(wrong_count.rfind("} 2\n"), 4, "} 3\n");
+    BOOST_TEST(problems(wrong_count) == 1U);
+    auto no_inf = good;
+    no_inf.erase(no_inf.find("mb_h_seconds_bucket{route=\"/a\",le=\"+Inf"), std::string("mb_h_seconds_bucket{route=\"/a\",le=\"+Inf\"} 2\n").size());
+    BOOST_TEST(problems(no_inf) >= 1U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
