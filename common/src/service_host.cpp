@@ -17,7 +17,7 @@ namespace common {
 namespace {
 
 db::pool_options pool_options(const std::string& name, const config::service_settings& s,
-                              std::vector<std::pair<std::string, std::string>> statements)
+                              std::vector<std::pair<std::string, std::string>> statements, metrics::registry& m)
 {
     db::pool_options o;
     o.url = s.database_url;
@@ -26,6 +26,7 @@ db::pool_options pool_options(const std::string& name, const config::service_set
     o.queue_timeout = s.db_timeout;
     o.application_name = "modebridge-" + name;
     o.statements = std::move(statements);
+    o.metrics = &m;
     return o;
 }
 
@@ -55,7 +56,7 @@ service_host::service_host(std::string name, const config::service_settings& s,
     , settings_(s)
     , runner_(s.threads)
     , metrics_(std::make_shared<metrics::registry>())
-    , db_(pool_options(name_, s, std::move(statements)))
+    , db_(pool_options(name_, s, std::move(statements), *metrics_))
     , redis_(runner_.ioc().get_executor(), redis::parse_url(s.redis_url))
 {
     std::vector<web::readiness_check> checks(2);
@@ -75,6 +76,8 @@ service_host::service_host(std::string name, const config::service_settings& s,
     };
     web::add_health_routes(routes_, metrics_, std::move(checks), std::chrono::milliseconds(2000),
                            [this] { return stopping_.load(); });
+    redis_.count_reconnects_on(
+        metrics_->counter_for("mb_redis_reconnects_total", redis::reconnects_help, {{"connection", "commands"}}));
     metrics_->add_callback_gauge("mb_db_pool_waiting", "Database jobs waiting for a pool connection",
                                  [this] { return static_cast<double>(db_.waiting()); });
 

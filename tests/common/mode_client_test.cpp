@@ -302,4 +302,16 @@ BOOST_AUTO_TEST_CASE(a_paged_list_is_read_to_its_end)
     });
 }
 
+// The endpoint label of MODE call metrics stays bounded: no ids, keys, names or queries.
+BOOST_AUTO_TEST_CASE(endpoint_templates_hold_no_ids)
+{
+    BOOST_TEST(mode::endpoint_template("/homes/12/members/345") == "/homes/{id}/members/{id}");
+    BOOST_TEST(mode::endpoint_template("/homes?userId=7&skip=0&limit=100") == "/homes");
+    BOOST_TEST(mode::endpoint_template("/devices/9/command") == "/devices/{id}/command");
+    BOOST_TEST(mode::endpoint_template("/auth/user") == "/auth/user");
+    BOOST_TEST(mode::endpoint_template("/homes/12/kv/My-Key") == "/homes/{id}/kv/{id}");
+    BOOST_TEST(mode::endpoint_template("/a/b/c/d/e/f/g/h/i/j") == "/a/b/c/d/e/f/g/h/...");
+    BOOST_TEST(mode::endpoint_template("") == "/");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

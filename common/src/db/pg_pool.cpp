@@ -120,6 +120,11 @@ pg_pool::pg_pool(pool_options opts)
     , watchdog_(std::make_unique<watchdog>(opts_.statement_timeout + opts_.stall_grace))
     , workers_(opts_.size)
 {
+    if (opts_.metrics != nullptr) {
+        in_use_gauge_ = &opts_.metrics->gauge_for("mb_db_pool_in_use", "Database pool connections lent to a job");
+        wait_seconds_ = &opts_.metrics->histogram_for(
+            "mb_db_pool_wait_seconds", "Time a database job waited for a pool connection before it ran");
+    }
 }
 
 pg_pool::~pg_pool()
@@ -190,10 +195,16 @@ pg_pool::lease::lease(pg_pool& pool, std::unique_ptr<pqxx::connection> c)
     , c_(std::move(c))
     , watch_(pool_.watchdog_->watch(c_->sock()))
 {
+    pool_.in_use_.fetch_add(1, std::memory_order_relaxed);
+    if (pool_.in_use_gauge_ != nullptr)
+        pool_.in_use_gauge_->add(1);
 }
 
 pg_pool::lease::~lease()
 {
+    pool_.in_use_.fetch_sub(1, std::memory_order_relaxed);
+    if (pool_.in_use_gauge_ != nullptr)
+        pool_.in_use_gauge_->add(-1);
     bool cut = pool_.watchdog_->unwatch(watch_);
     if (c_ && !cut && c_->is_open())
         pool_.release(std::move(c_));

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace common::mode {
 
 error::error(failure kind, unsigned status, std::string reason, const std::string& what)
@@ -36,10 +38,34 @@ std::string sanitize_reason(std::string_view r)
 
 } // namespace
 
-client::client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout)
+std::string endpoint_template(std::string_view path)
+{
+    path = path.substr(0, path.find_first_of("?#"));
+    std::string out;
+    std::size_t segments = 0;
+    while (!path.empty() && segments < 8) {
+        if (path.front() == '/')
+            path.remove_prefix(1);
+        auto end = path.find('/');
+        auto seg = path.substr(0, end);
+        path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+        ++segments;
+        bool word = !seg.empty() && seg.size() <= 24 &&
+                    std::all_of(seg.begin(), seg.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+        out += '/';
+        out += word ? std::string(seg) : std::string("{id}");
+    }
+    if (!path.empty())
+        out += "/...";
+    return out.empty() ? "/" : out;
+}
+
+client::client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout,
+               metrics::registry* m)
     : http_(http)
     , base_url_(std::move(base_url))
     , timeout_(timeout)
+    , metrics_(m)
 {
     while (!base_url_.empty() && base_url_.back() == '/')
         base_url_.pop_back();
@@ -79,15 +105,21 @@ net::awaitable<common::client::response> client::exchange_full(common::client::r
     // Names the call in errors and logs; never the key or the body.
     auto what = [&] { return fmt::format("{} {}", std::string(http::to_string(method)), path); };
     common::client::response res;
+    const auto started = std::chrono::steady_clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
     try {
         res = co_await http_.send(std::move(req));
     } catch (const common::client::error& e) {
+        record(method, path, common::client::to_string(e.kind()), seconds());
         auto kind = e.kind() == common::client::error_kind::timeout       ? failure::timeout
                     : e.kind() == common::client::error_kind::bad_response ? failure::bad_answer
                     : !retryable && e.request_sent()                       ? failure::outcome_unknown
                                                                             : failure::unavailable;
         throw error(kind, 0, "", fmt::format("MODE {}: {}", what(), e.what()));
     }
+    static constexpr const char* classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    record(method, path, res.status >= 100 && res.status < 600 ? classes[res.status / 100 - 1] : "bad_response",
+           seconds());
     if (res.status >= 200 && res.status < 300)
         co_return res;
     std::string reason;
@@ -103,6 +135,34 @@ net::awaitable<common::client::response> client::exchange_full(common::client::r
         throw error(failure::rejected, res.status, reason.empty() ? "ERROR" : reason,
                     fmt::format("MODE {}: answered {} {}", what(), res.status, reason));
     throw error(failure::bad_answer, res.status, "", fmt::format("MODE {}: unexpected status {}", what(), res.status));
+}
+
+void client::record(http::verb method, std::string_view path, std::string_view outcome, double seconds)
+{
+    if (metrics_ == nullptr)
+        return;
+    auto endpoint = endpoint_template(path);
+    auto verb = http::to_string(method);
+    std::string key;
+    key.append(verb.data(), verb.size()).append(" ").append(endpoint).append(" ").append(outcome);
+    std::pair<metrics::counter*, metrics::histogram*> h{nullptr, nullptr};
+    {
+        std::lock_guard lock(metrics_mutex_);
+        if (auto it = handles_.find(key); it != handles_.end())
+            h = it->second;
+    }
+    if (h.first == nullptr) {
+        std::string m(verb);
+        h.first = &metrics_->counter_for("mb_mode_requests_total", "Calls to MODE by endpoint and outcome",
+                                         {{"method", m}, {"endpoint", endpoint}, {"outcome", std::string(outcome)}});
+        h.second = &metrics_->histogram_for("mb_mode_request_duration_seconds",
+                                            "Time from a MODE call sent to its answer (or failure)",
+                                            {{"method", m}, {"endpoint", endpoint}});
+        std::lock_guard lock(metrics_mutex_);
+        handles_.emplace(std::move(key), h);
+    }
+    h.first->inc();
+    h.second->observe(seconds);
 }
 
 net::awaitable<json::value> client::send(common::client::request req, std::string_view path)

@@ -388,4 +388,7 @@ connection::pipeline(std::vector<std::vector<std::string>> commands)
         );
 }
 
+std::uint64_t connection::reconnects() const noexcept { return impl_->reconnects(); }
+void connection::count_reconnects_on(metrics::counter& c) noexcept { impl_->count_reconnects_on(c); }
+
 } // namespace common::redis

@@ -6,6 +6,7 @@
 // Header-only (inline) because the component's source list is fixed; both users include it.
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/net/aliases.hpp"
 #include "common/redis/connection.hpp"
 #include "common/util/backoff.hpp"
@@ -87,6 +88,10 @@ public:
         return last_error_;
     }
     const config& settings() const noexcept { return cfg_; }
+    /** Connections made again after one was up (not the first connect). */
+    std::uint64_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
+    /** Also counts them on `c` (which must outlive the session's use); call before start(). */
+    void count_reconnects_on(metrics::counter& c) noexcept { reconnect_counter_.store(&c, std::memory_order_release); }
 
 protected:
     /** On the strand, when AUTH/SELECT/PING of a new connection have all succeeded. */
@@ -314,6 +319,12 @@ private:
         state_ = state::ready;
         connect_timer_.cancel();
         ready_flag_.store(true, std::memory_order_release);
+        if (ever_ready_) {
+            reconnects_.fetch_add(1, std::memory_order_relaxed);
+            if (auto* c = reconnect_counter_.load(std::memory_order_acquire))
+                c->inc();
+        }
+        ever_ready_ = true;
         if (outage_) {
             const auto down_ms =
                 std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - outage_since_);
@@ -415,6 +426,9 @@ private:
         std::chrono::milliseconds(100), std::chrono::milliseconds(5000), common::jitter::equal
     };
     std::atomic<bool> ready_flag_{false};
+    bool ever_ready_ = false; // a connection was up once: the next ones are reconnects
+    std::atomic<std::uint64_t> reconnects_{0};
+    std::atomic<metrics::counter*> reconnect_counter_{nullptr};
     mutable std::mutex error_mutex_;
     std::string last_error_;
 };

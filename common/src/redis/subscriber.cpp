@@ -345,4 +345,7 @@ std::uint64_t subscriber::dropped() const noexcept
     return impl_->dropped();
 }
 
+std::uint64_t subscriber::reconnects() const noexcept { return impl_->reconnects(); }
+void subscriber::count_reconnects_on(metrics::counter& c) noexcept { impl_->count_reconnects_on(c); }
+
 } // namespace common::redis

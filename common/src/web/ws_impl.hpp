@@ -178,6 +178,10 @@ public:
     std::size_t shard() const override { return st_->shard; }
     std::optional<std::uint16_t> close_code() const override { return peer_code_; }
     bool stopping() const override { return stopping_; }
+    std::string_view end_cause() const override
+    {
+        return end_ == ws_end::none ? "" : write_timed_out_ ? "write_timeout" : to_string(end_);
+    }
 
     /** The whole life of the connection: handshake, endpoint, close, log line. `self` (this session)
         keeps it alive in the one coroutine frame, so callers need no frame of their own. */
@@ -267,8 +271,10 @@ private:
                 return;
             }
             log::info("ws.write_timeout", {{"after_ms", static_cast<std::int64_t>(self->srv_->opts.ws_write_timeout.count())}});
-            if (self->end_ == ws_end::none)
+            if (self->end_ == ws_end::none) {
                 self->end_ = ws_end::timeout;
+                self->write_timed_out_ = true;
+            }
             boost::system::error_code ignored;
             socket_of(self->ws_).close(ignored);
         });
@@ -393,6 +399,7 @@ private:
     std::uint16_t sent_code_ = 0;
     std::optional<std::uint16_t> peer_code_;
     ws_end end_ = ws_end::none;
+    bool write_timed_out_ = false; // end_ is timeout because a write made no progress
 };
 
 /** Runs an upgraded connection to its end (see ws_session). Not a coroutine: the connection's only

@@ -73,7 +73,7 @@ struct app::impl
         , cipher(cfg.secret_key, cfg.previous_secret_keys)
         , hash_pool(cfg.password_hash_threads, 19)
         , http(host.ioc().get_executor())
-        , mode(http, cfg.mode_api_url, cfg.mode_timeout)
+        , mode(http, cfg.mode_api_url, cfg.mode_timeout, &host.metrics())
         , users(host.db())
         , links(host.db())
         , cache(cfg.session_cache_size, cfg.session_cache_ttl)
@@ -98,11 +98,14 @@ struct app::impl
         , notices(host.redis())
         , hub(net::make_strand(host.ioc()), common::redis::parse_url(cfg.service.redis_url), host.metrics(),
               cfg.service.threads)
+        , live_counts(host.metrics())
         , admission(stream_admission::limits{cfg.max_connections, cfg.live_streams_per_user,
                                              static_cast<double>(cfg.connection_rate)},
                     host.metrics())
     {
         linker.announce_to(bus);
+        bus.count_reconnects_on(host.metrics().counter_for("mb_redis_reconnects_total",
+                                                           common::redis::reconnects_help, {{"connection", "sessions"}}));
         host.metrics().add_callback_gauge("mb_live_home_reads", "Reads of users' homes from MODE started (shared by the streams and requests that need them at once)",
                                           [this] { return static_cast<double>(directory.reads()); });
         // Live streams follow their users' homes: every change of the record is announced on the user's
@@ -119,7 +122,7 @@ struct app::impl
         accounts::add_routes(host.routes(), accounts::deps{cfg.trust_forwarded_for, cfg.member_confirm_first, auth,
                                                            registrations, logins, resets, adds});
         homes::add_routes(host.routes(), homes::deps{auth, homes::parts{access, members, directory, notices, history}, adds});
-        add_event_routes(host.routes(), stream_parts{cfg, auth, history, hub, directory}, admission);
+        add_event_routes(host.routes(), stream_parts{cfg, auth, history, hub, directory, live_counts}, admission);
     }
 
     int run()
@@ -176,6 +179,7 @@ struct app::impl
     home_directory directory;
     live_notices notices;
     live_hub hub;
+    live_metrics live_counts;
     stream_admission admission;
 };
 

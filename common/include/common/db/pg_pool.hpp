@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/errors.hpp"
+#include "common/metrics.hpp"
 #include "common/util/blocking_pool.hpp"
 
 #include <pqxx/connection>
@@ -43,6 +44,9 @@ struct pool_options
     /** Prepared on every connection: {name, sql}. Queries with inputs go through these only. */
     std::vector<std::pair<std::string, std::string>> statements;
     std::string application_name = "modebridge";
+    /** When set, the pool counts its connections in use (`mb_db_pool_in_use`) and how long jobs waited
+        for one (`mb_db_pool_wait_seconds`) there; it must outlive the pool. */
+    metrics::registry* metrics = nullptr;
 };
 
 /**
@@ -76,6 +80,8 @@ public:
 
     std::size_t size() const noexcept { return opts_.size; }
     std::size_t waiting() const noexcept { return workers_.waiting(); }
+    /** Connections lent to a job right now. */
+    std::int64_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
     /** Waits for queued jobs and stops the workers. */
     void join() { workers_.join(); }
 
@@ -116,12 +122,17 @@ private:
     std::vector<std::unique_ptr<pqxx::connection>> idle_;
     std::atomic<std::int64_t> down_until_{0}; // steady_clock ticks: fail fast until then
     std::unique_ptr<watchdog> watchdog_;
+    std::atomic<std::int64_t> in_use_{0};
+    metrics::gauge* in_use_gauge_ = nullptr;     // from opts_.metrics, if any
+    metrics::histogram* wait_seconds_ = nullptr; // likewise
     blocking_pool workers_;
 };
 
 template <class F>
 std::invoke_result_t<F&, pqxx::connection&> pg_pool::with_connection(F& f, std::chrono::steady_clock::time_point queued)
 {
+    if (wait_seconds_ != nullptr) // the wait for a worker, and so for one of the N connections
+        wait_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - queued).count());
     lease l(*this, acquire(queued));
     try {
         // Query errors leave the connection usable once their transaction is gone: the lease returns it.

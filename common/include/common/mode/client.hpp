@@ -1,11 +1,14 @@
 #pragma once
 
 #include "common/client/http_client.hpp"
+#include "common/metrics.hpp"
 
 #include <boost/json/value.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -52,6 +55,10 @@ struct range
 /** The range header's value, or nullopt when malformed. */
 std::optional<range> parse_range(std::string_view header);
 
+/** A MODE path as a bounded metric label: the query dropped, and every segment that is not a plain
+    lower-case word (ids, keys, names) replaced by `{id}`: `/homes/12/members?skip=0` → `/homes/{id}/members`. */
+std::string endpoint_template(std::string_view path);
+
 /**
  * MODE's REST API (mode-api.md) over the shared HTTP client. Every call names its credential: the
  * project key for BYOU administration, a user's key for everything done on their behalf. Only GET and
@@ -63,7 +70,10 @@ std::optional<range> parse_range(std::string_view header);
 class client
 {
 public:
-    client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout);
+    /** With `metrics`, every call is counted in `mb_mode_requests_total{method,endpoint,outcome}` and
+        timed in `mb_mode_request_duration_seconds{method,endpoint}` (endpoint_template of its path). */
+    client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout,
+           metrics::registry* metrics = nullptr);
 
     /** A JSON call: `body` (if any) sent as application/json. Returns the parsed answer (null when
         the answer has no body). Throws `error`. */
@@ -105,9 +115,16 @@ private:
     net::awaitable<common::client::response> exchange_full(common::client::request req, std::string_view path);
     net::awaitable<json::value> send(common::client::request req, std::string_view path);
 
+    /** Counts one call (`outcome`: "2xx".."5xx", "timeout", "unreachable", "bad_response"). */
+    void record(http::verb method, std::string_view path, std::string_view outcome, double seconds);
+
     common::client::http_client& http_;
     std::string base_url_;
     std::chrono::milliseconds timeout_;
+    metrics::registry* metrics_;
+    // The metric handles of each (method, endpoint, outcome), looked up in the registry once.
+    std::mutex metrics_mutex_;
+    std::unordered_map<std::string, std::pair<metrics::counter*, metrics::histogram*>> handles_;
 };
 
 } // namespace common::mode

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/metrics.hpp"
 #include "common/net/aliases.hpp"
 #include "common/redis/reply.hpp"
 
@@ -35,6 +36,9 @@ struct config
  * password, a bad port or db, a query or a fragment.
  */
 config parse_url(std::string_view url);
+
+/** The help text of `mb_redis_reconnects_total`, which every service labels by connection role. */
+inline constexpr const char* reconnects_help = "Redis connections made again after one had been up, by connection";
 
 /** "host:port" for logs and messages. */
 std::string describe(const config& cfg);
@@ -141,6 +145,11 @@ public:
     std::string last_error() const;
 
     const config& settings() const noexcept;
+
+    /** Times a connection was made again after one had been up (a metric, and what tests check). */
+    std::uint64_t reconnects() const noexcept;
+    /** Also counts them on `c` (a metric of the registry, which must outlive this object). */
+    void count_reconnects_on(metrics::counter& c) noexcept;
 
 private:
     std::shared_ptr<detail::connection_impl> impl_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/metrics.hpp"
 #include "common/net/aliases.hpp"
 #include "common/redis/connection.hpp"
 
@@ -89,6 +90,11 @@ public:
     std::string last_error() const;
     /** Messages dropped so far because the queue was full (a counter for metrics and tests). */
     std::uint64_t dropped() const noexcept;
+
+    /** Times a connection was made again after one had been up (a metric, and what tests check). */
+    std::uint64_t reconnects() const noexcept;
+    /** Also counts them on `c` (a metric of the registry, which must outlive this object). */
+    void count_reconnects_on(metrics::counter& c) noexcept;
 
 private:
     std::shared_ptr<detail::subscriber_impl> impl_;

@@ -150,6 +150,11 @@ public:
 
     /** True once the server's shutdown has begun closing this connection (1001). */
     virtual bool stopping() const = 0;
+
+    /** Why the connection ended, once it has: "peer" (the peer's close), "server" (close() called),
+        "shutdown", "timeout" (nothing arrived within ws_idle_timeout), "write_timeout", "too_big" or
+        "error"; empty while it goes on. For metrics and logs. */
+    virtual std::string_view end_cause() const { return {}; }
 };
 
 } // namespace common::web

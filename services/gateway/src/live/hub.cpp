@@ -100,6 +100,8 @@ live_hub::live_hub(net::any_io_executor ex, common::redis::config cfg, common::m
     metrics.add_callback_gauge("mb_live_held_events", "Events waiting for the published watermark",
                                [this] { return static_cast<double>(held_count_.load()); });
     subscriber_.subscribe(std::string(common::mode::published_channel()));
+    subscriber_.count_reconnects_on(metrics.counter_for("mb_redis_reconnects_total", common::redis::reconnects_help,
+                                                        {{"connection", "live"}}));
 }
 
 live_hub::~live_hub() = default;

@@ -72,10 +72,13 @@ void live_stream::pump()
     }
     auto a = machine_.next(clock::now());
     // Shared frames go out at once, one send each, while the connection takes them (the common case).
-    while (a.kind == kind::send && a.shared && !a.shared->frame.empty() && ws_.send_frame_now(a.shared->frame))
+    while (a.kind == kind::send && a.shared && !a.shared->frame.empty() && ws_.send_frame_now(a.shared->frame)) {
+        parts_.metrics.sent(a.shared->frame.size()); // one relaxed add per count
         a = machine_.next(clock::now());
+    }
     if (a.kind == kind::send && a.shared) {
         writing_ = true;
+        writing_bytes_ = live_metrics::frame_size(a.shared->payload.size());
         // The payload is the hub's, shared with every stream (aliasing: it lives as long as the message).
         ws_.start_write_shared(std::shared_ptr<const std::string>(a.shared, &a.shared->payload), shared_from_this());
         return;
@@ -97,6 +100,7 @@ void live_stream::written(bool ok)
         wake_.cancel();
         return;
     }
+    parts_.metrics.sent(writing_bytes_);
     pump();
 }
 
@@ -167,10 +171,20 @@ net::awaitable<bool> live_stream::perform(stream_machine::action& a)
     using kind = stream_machine::action::kind_t;
     auto retry = [] { return common::random_between(std::chrono::milliseconds(1000), std::chrono::seconds(3)); };
     switch (a.kind) {
-    case kind::send:
-        if (a.shared) // the hub's payload, shared by every stream; it lives as long as `a`
-            co_return co_await ws_.write_shared(a.shared->payload);
-        co_return co_await ws_.write(std::move(a.text));
+    case kind::send: {
+        bool ok = false;
+        std::size_t bytes = 0;
+        if (a.shared) { // the hub's payload, shared by every stream; it lives as long as `a`
+            bytes = live_metrics::frame_size(a.shared->payload.size());
+            ok = co_await ws_.write_shared(a.shared->payload);
+        } else {
+            bytes = live_metrics::frame_size(a.text.size());
+            ok = co_await ws_.write(std::move(a.text));
+        }
+        if (ok)
+            parts_.metrics.sent(bytes);
+        co_return ok;
+    }
     case kind::subscribe:
         parts_.hub.add(*this, a.channels);
         channels_.insert(channels_.end(), a.channels.begin(), a.channels.end());
@@ -225,6 +239,7 @@ net::awaitable<bool> live_stream::perform(stream_machine::action& a)
     case kind::close:
         if (a.code == stream_machine::close_too_slow)
             common::log::info("live.too_slow", {{"user_id", who_.user.id}});
+        closed_with_ = a.code;
         // Completes the closing handshake through the pending read, which then ends the reader.
         co_await ws_.close(a.code, a.text);
         co_return false;

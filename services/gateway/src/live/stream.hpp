@@ -1,6 +1,7 @@
 #pragma once
 
 #include "live/hub.hpp"
+#include "live/live_metrics.hpp"
 #include "live/stream_machine.hpp"
 #include "sessions/session_auth.hpp"
 
@@ -27,6 +28,7 @@ struct stream_parts
     event_history_store& store; // stored events
     live_hub& hub;
     home_directory& homes; // the user's homes, per MODE
+    live_metrics& metrics;
 };
 
 /**
@@ -53,6 +55,9 @@ public:
     net::awaitable<void> run();
 
     void written(bool ok) override;
+
+    /** The close code the stream ended with by its own decision (4008, 4001, 1013), or 0. */
+    std::uint16_t closed_with() const noexcept { return closed_with_; }
 
 private:
     using clock = std::chrono::steady_clock;
@@ -81,6 +86,8 @@ private:
     bool waiting_ = false;                        // the driver waits on wake_ ...
     clock::time_point waiting_until_{};           // ... until then
     bool writing_ = false;                        // a write started by pump() is under way
+    std::size_t writing_bytes_ = 0;               // ... of a frame this long
+    std::uint16_t closed_with_ = 0;               // see closed_with()
     bool broken_ = false;                         // one failed: the connection is gone
     bool ended_ = false;                          // run() is over: nothing more may touch ws_
     std::optional<stream_machine::action> pending_; // taken by pump(), for the driver to perform

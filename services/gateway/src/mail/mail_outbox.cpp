@@ -56,6 +56,8 @@ std::vector<std::pair<std::string, std::string>> mail_outbox::statements()
         {"outbox_give_up",
          "UPDATE mail_outbox SET attempts = attempts + 1, failed_at = now(), payload = NULL, last_error = $2 "
          "WHERE id = $1"},
+        // Counted on the partial index of unsent mails.
+        {"outbox_depth", "SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL"},
     };
 }
 
@@ -112,6 +114,14 @@ net::awaitable<void> mail_outbox::give_up(std::int64_t id, std::string error)
         pqxx::work tx(conn);
         tx.exec_prepared("outbox_give_up", id, error);
         tx.commit();
+    });
+}
+
+net::awaitable<std::int64_t> mail_outbox::depth()
+{
+    co_return co_await db_.run([](pqxx::connection& conn) {
+        pqxx::read_transaction tx(conn);
+        return tx.exec_prepared1("outbox_depth")[0].as<std::int64_t>();
     });
 }
 

@@ -68,6 +68,8 @@ public:
     net::awaitable<void> sent(std::int64_t id);
     net::awaitable<void> retry(std::int64_t id, std::chrono::milliseconds delay, std::string error);
     net::awaitable<void> give_up(std::int64_t id, std::string error);
+    /** Mails neither sent nor given up yet (due, waiting for a retry, or being sent). */
+    net::awaitable<std::int64_t> depth();
 
 private:
     common::db::pg_pool& db_;

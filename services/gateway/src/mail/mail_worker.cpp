@@ -28,6 +28,7 @@ mail_worker::mail_worker(net::any_io_executor strand, mail_outbox& outbox, const
     , sent_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "sent"}}))
     , retried_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "retry"}}))
     , failed_(m.counter_for("mb_mail_total", "Outgoing mails by outcome", {{"outcome", "failed"}}))
+    , depth_(m.gauge_for("mb_mail_outbox_depth", "Mails in the outbox neither sent nor given up (read every pass)"))
 {
     if (!s.smtp_url.empty()) {
         common::mail::smtp_options o;
@@ -102,6 +103,7 @@ net::awaitable<void> mail_worker::run()
         auto mails = co_await outbox_.claim(batch, lease);
         for (auto& m : mails)
             co_await deliver(m);
+        depth_.set(co_await outbox_.depth()); // the whole deployment's outbox, as every instance sees it
         co_return static_cast<int>(mails.size()) == batch; // a full batch: more may be due
     });
 }

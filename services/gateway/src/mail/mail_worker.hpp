@@ -50,6 +50,7 @@ private:
     common::metrics::counter& sent_;
     common::metrics::counter& retried_;
     common::metrics::counter& failed_;
+    common::metrics::gauge& depth_;
 };
 
 } // namespace gateway

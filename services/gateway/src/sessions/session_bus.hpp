@@ -39,6 +39,9 @@ public:
     /** Drops every cached session of the user here, then everywhere (revocations, account changes). */
     net::awaitable<void> user_changed(std::string user_id);
 
+    /** Counts the reconnects of its subscription on `c` (before `run`). */
+    void count_reconnects_on(common::metrics::counter& c) noexcept { subscriber_.count_reconnects_on(c); }
+
     /** Applies one message payload ("s:<session id>" or "u:<user id>") to the cache. */
     void apply(const std::string& payload);
 
