@@ -16,6 +16,7 @@ namespace gateway {
 /**
  * A first-in first-out queue that costs nothing while empty (std::deque allocates its blocks up front)
  * and gives its memory back once drained: an idle stream holds none.
+ * Thread-safety: none; it belongs to one stream_machine.
  */
 template <class T>
 class lean_fifo
@@ -68,6 +69,9 @@ private:
  *    the gap; when they pile up past the backlog, the stream closes 4008 (reconnect with `after`);
  *  - the homes are what MODE says: read at open, on announced changes, after Redis outages and every
  *    `recheck`; a lost home stops before its next event, a gained one is caught up from the store.
+ *
+ * Runs on its live_stream's strand, which alone calls it; it has no executor of its own and no locks.
+ * Thread-safety: none (one stream, one strand).
  */
 class stream_machine
 {
