@@ -1,6 +1,7 @@
 #include "common/web/json_body.hpp"
 
 #include "common/web/problem.hpp"
+#include "support/problem_of.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -26,18 +27,6 @@ web::request make_request(std::string body, std::optional<std::string> content_t
     return req;
 }
 
-template <class F>
-web::problem problem_of(F&& f)
-{
-    try {
-        f();
-    } catch (const web::problem& p) {
-        return p;
-    }
-    BOOST_FAIL("expected a problem to be thrown");
-    throw std::logic_error("unreachable");
-}
-
 json::object object_of(const std::string& text)
 {
     return web::parse_json_object(make_request(text));
@@ -60,7 +49,7 @@ BOOST_AUTO_TEST_CASE(malformed_json_is_400_malformed_json)
     for (std::string body : {"{", "not json", "", "{\"a\":}", "{\"a\":1,}", "{'a':1}", "{\"a\":1} trailing"}) {
         BOOST_TEST_CONTEXT("body '" << body << "'")
         {
-            auto p = problem_of([&] { (void)web::parse_json_object(make_request(body)); });
+            auto p = test::problem_of([&] { (void)web::parse_json_object(make_request(body)); });
             BOOST_TEST(static_cast<unsigned>(p.status()) == 400U);
             BOOST_TEST(p.code() == "MALFORMED_JSON");
         }
@@ -72,7 +61,7 @@ BOOST_AUTO_TEST_CASE(non_object_is_400_invalid_request)
     for (std::string body : {"[1,2]", "42", "\"text\"", "null", "true"}) {
         BOOST_TEST_CONTEXT("body '" << body << "'")
         {
-            auto p = problem_of([&] { (void)web::parse_json_object(make_request(body)); });
+            auto p = test::problem_of([&] { (void)web::parse_json_object(make_request(body)); });
             BOOST_TEST(static_cast<unsigned>(p.status()) == 400U);
             BOOST_TEST(p.code() == "INVALID_REQUEST");
         }
@@ -94,21 +83,21 @@ BOOST_AUTO_TEST_CASE(members_are_read_and_unknown_ones_ignored)
 BOOST_AUTO_TEST_CASE(wrong_member_types_are_400_naming_the_member)
 {
     auto o = object_of(R"({"s":1,"i":"12","f":1.5,"b":true,"arr":[1],"obj":{},"str":"x"})");
-    expect_invalid_member(problem_of([&] { (void)web::require_string(o, "s"); }), "s");
-    expect_invalid_member(problem_of([&] { (void)web::optional_string(o, "arr"); }), "arr");
-    expect_invalid_member(problem_of([&] { (void)web::require_int(o, "i"); }), "i");
-    expect_invalid_member(problem_of([&] { (void)web::require_int(o, "f"); }), "f");
-    expect_invalid_member(problem_of([&] { (void)web::optional_int(o, "b"); }), "b");
-    expect_invalid_member(problem_of([&] { (void)web::require_object(o, "arr"); }), "arr");
-    expect_invalid_member(problem_of([&] { (void)web::require_object(o, "str"); }), "str");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_string(o, "s"); }), "s");
+    expect_invalid_member(test::problem_of([&] { (void)web::optional_string(o, "arr"); }), "arr");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_int(o, "i"); }), "i");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_int(o, "f"); }), "f");
+    expect_invalid_member(test::problem_of([&] { (void)web::optional_int(o, "b"); }), "b");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_object(o, "arr"); }), "arr");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_object(o, "str"); }), "str");
 }
 
 BOOST_AUTO_TEST_CASE(missing_members_are_400_naming_the_member)
 {
     auto o = object_of(R"({"other":1})");
-    expect_invalid_member(problem_of([&] { (void)web::require_string(o, "password"); }), "password");
-    expect_invalid_member(problem_of([&] { (void)web::require_int(o, "homeId"); }), "homeId");
-    expect_invalid_member(problem_of([&] { (void)web::require_object(o, "parameters"); }), "parameters");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_string(o, "password"); }), "password");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_int(o, "homeId"); }), "homeId");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_object(o, "parameters"); }), "parameters");
 }
 
 BOOST_AUTO_TEST_CASE(null_is_absent_for_optional_getters_and_missing_for_required_ones)
@@ -116,9 +105,9 @@ BOOST_AUTO_TEST_CASE(null_is_absent_for_optional_getters_and_missing_for_require
     auto o = object_of(R"({"name":null,"limit":null,"parameters":null})");
     BOOST_TEST(!web::optional_string(o, "name").has_value());
     BOOST_TEST(!web::optional_int(o, "limit").has_value());
-    expect_invalid_member(problem_of([&] { (void)web::require_string(o, "name"); }), "name");
-    expect_invalid_member(problem_of([&] { (void)web::require_int(o, "limit"); }), "limit");
-    expect_invalid_member(problem_of([&] { (void)web::require_object(o, "parameters"); }), "parameters");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_string(o, "name"); }), "name");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_int(o, "limit"); }), "limit");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_object(o, "parameters"); }), "parameters");
 }
 
 BOOST_AUTO_TEST_CASE(integers_in_int64_range_only)
@@ -131,9 +120,9 @@ BOOST_AUTO_TEST_CASE(integers_in_int64_range_only)
     BOOST_TEST(web::require_int(o, "min") == std::numeric_limits<std::int64_t>::min());
     // A uint64 above INT64_MAX does not fit: rejected, never wrapped to a negative number.
     BOOST_TEST(o.at("over").is_uint64());
-    expect_invalid_member(problem_of([&] { (void)web::require_int(o, "over"); }), "over");
-    expect_invalid_member(problem_of([&] { (void)web::optional_int(o, "huge"); }), "huge");
-    expect_invalid_member(problem_of([&] { (void)web::require_int(o, "exp"); }), "exp");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_int(o, "over"); }), "over");
+    expect_invalid_member(test::problem_of([&] { (void)web::optional_int(o, "huge"); }), "huge");
+    expect_invalid_member(test::problem_of([&] { (void)web::require_int(o, "exp"); }), "exp");
 }
 
 BOOST_AUTO_TEST_CASE(non_json_content_type_is_415)
@@ -142,7 +131,7 @@ BOOST_AUTO_TEST_CASE(non_json_content_type_is_415)
          {"text/plain", "application/x-www-form-urlencoded", "application/jsonp", "multipart/form-data", "json"}) {
         BOOST_TEST_CONTEXT("content type '" << ct << "'")
         {
-            auto p = problem_of([&] { (void)web::parse_json_object(make_request("{}", ct)); });
+            auto p = test::problem_of([&] { (void)web::parse_json_object(make_request("{}", ct)); });
             BOOST_TEST(static_cast<unsigned>(p.status()) == 415U);
             BOOST_TEST(p.code() == "UNSUPPORTED_MEDIA_TYPE");
         }

@@ -1,6 +1,7 @@
 #include "common/web/router.hpp"
 
 #include "common/web/problem.hpp"
+#include "support/problem_of.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,7 +16,6 @@
 #include <vector>
 
 using namespace common::aliases;
-using common::web::problem;
 using common::web::request;
 using common::web::request_context;
 using common::web::response;
@@ -71,19 +71,6 @@ response run_dispatch(const web::router& r, request& req, request_context& ctx)
     return std::move(*out);
 }
 
-/** The problem `f` throws; fails the test when it throws nothing or something else. */
-template <class F>
-problem problem_of(F&& f)
-{
-    try {
-        f();
-    } catch (const problem& p) {
-        return p;
-    }
-    BOOST_FAIL("expected a problem to be thrown");
-    throw std::logic_error("unreachable");
-}
-
 std::set<std::string> split_allow(const std::string& allow)
 {
     std::set<std::string> out;
@@ -104,7 +91,7 @@ std::set<std::string> split_allow(const std::string& allow)
     return out;
 }
 
-std::string header_of(const problem& p, const std::string& name)
+std::string header_of(const common::web::problem& p, const std::string& name)
 {
     for (const auto& [k, v] : p.headers())
         if (k == name)
@@ -192,7 +179,7 @@ BOOST_AUTO_TEST_CASE(unknown_paths_are_404)
         BOOST_TEST_CONTEXT("path '" << path << "'")
         {
             request_context ctx;
-            auto p = problem_of([&] { (void)r.match(http::verb::get, path, ctx); });
+            auto p = test::problem_of([&] { (void)r.match(http::verb::get, path, ctx); });
             BOOST_TEST(static_cast<unsigned>(p.status()) == 404U);
             BOOST_TEST(p.code() == "NOT_FOUND");
         }
@@ -203,19 +190,19 @@ BOOST_AUTO_TEST_CASE(known_path_with_other_method_is_405_with_allow)
 {
     auto r = sample_router();
     request_context ctx;
-    auto p = problem_of([&] { (void)r.match(http::verb::put, "/v1/homes/9", ctx); });
+    auto p = test::problem_of([&] { (void)r.match(http::verb::put, "/v1/homes/9", ctx); });
     BOOST_TEST(static_cast<unsigned>(p.status()) == 405U);
     BOOST_TEST(p.code() == "METHOD_NOT_ALLOWED");
     // GET is served, so HEAD is too (it falls back to GET).
     BOOST_TEST((split_allow(header_of(p, "Allow")) == std::set<std::string>{"DELETE", "GET", "HEAD"}));
 
     request_context ctx2;
-    auto p2 = problem_of([&] { (void)r.match(http::verb::get, "/v1/devices/5/command", ctx2); });
+    auto p2 = test::problem_of([&] { (void)r.match(http::verb::get, "/v1/devices/5/command", ctx2); });
     BOOST_TEST(static_cast<unsigned>(p2.status()) == 405U);
     BOOST_TEST((split_allow(header_of(p2, "Allow")) == std::set<std::string>{"PUT"}));
 
     request_context ctx3;
-    auto p3 = problem_of([&] { (void)r.match(http::verb::delete_, "/v1/homes", ctx3); });
+    auto p3 = test::problem_of([&] { (void)r.match(http::verb::delete_, "/v1/homes", ctx3); });
     BOOST_TEST((split_allow(header_of(p3, "Allow")) == std::set<std::string>{"GET", "HEAD", "POST"}));
 }
 
@@ -231,7 +218,7 @@ BOOST_AUTO_TEST_CASE(head_falls_back_to_get)
 
     // No GET there: HEAD is not allowed either.
     request_context ctx2;
-    auto p = problem_of([&] { (void)r.match(http::verb::head, "/v1/devices/5/command", ctx2); });
+    auto p = test::problem_of([&] { (void)r.match(http::verb::head, "/v1/devices/5/command", ctx2); });
     BOOST_TEST(static_cast<unsigned>(p.status()) == 405U);
 
     // An explicit HEAD route wins over the fallback.
@@ -301,13 +288,13 @@ BOOST_AUTO_TEST_CASE(dispatch_reports_404_and_405_as_problems)
     auto r = sample_router();
     request req{http::verb::get, "/v1/unknown", 11};
     request_context ctx;
-    auto p = problem_of([&] { (void)run_dispatch(r, req, ctx); });
+    auto p = test::problem_of([&] { (void)run_dispatch(r, req, ctx); });
     BOOST_TEST(static_cast<unsigned>(p.status()) == 404U);
     BOOST_TEST(ctx.route.empty());
 
     request req2{http::verb::patch, "/v1/homes", 11};
     request_context ctx2;
-    auto p2 = problem_of([&] { (void)run_dispatch(r, req2, ctx2); });
+    auto p2 = test::problem_of([&] { (void)run_dispatch(r, req2, ctx2); });
     BOOST_TEST(static_cast<unsigned>(p2.status()) == 405U);
 }
 

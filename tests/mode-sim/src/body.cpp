@@ -15,11 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::string_view js(std::string_view s)
-{
-    return {s.data(), s.size()};
-}
-
 const json::value* member(const json::object& o, std::string_view key)
 {
     const json::value* v = o.if_contains(js(key));

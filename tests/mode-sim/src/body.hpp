@@ -19,6 +19,12 @@ namespace modesim {
 
 using params = std::map<std::string, std::string, std::less<>>;
 
+/** A standard string view as Boost.JSON's, for object keys. */
+inline boost::json::string_view js(std::string_view s)
+{
+    return {s.data(), s.size()};
+}
+
 /** The body as a JSON object (whatever the Content-Type says); an empty body is `{}`. */
 boost::json::object json_body(const common::web::request& req);
 

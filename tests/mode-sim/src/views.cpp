@@ -1,15 +1,12 @@
 #include "views.hpp"
 
+#include "body.hpp"
+
 namespace modesim {
 
 namespace json = boost::json;
 
 namespace {
-
-json::string_view js(std::string_view s)
-{
-    return {s.data(), s.size()};
-}
 
 void put_time(json::object& o, std::string_view key, const std::optional<time_point>& t)
 {
