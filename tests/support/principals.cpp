@@ -82,6 +82,9 @@ std::int64_t shared_home(mode_fixture& f, const principals& p, const std::string
     auto removed = f.call(http::verb::delete_, members_path(home) + "/" + std::to_string(p.removed_by_gateway.mode_user),
                           p.owner.token);
     BOOST_TEST_REQUIRE(removed.status == 204U, removed);
+    // A removal made through the gateway holds at once, also for the history it serves from its own store.
+    auto after = f.call(http::verb::get, history, p.removed_by_gateway.token);
+    BOOST_TEST(after.status == 404U, "a member removed through the gateway still reads the home's history: " << after);
     remove_in_mode(f, home, p.removed_in_mode.mode_user);
     return home;
 }
