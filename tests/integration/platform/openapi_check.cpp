@@ -33,12 +33,20 @@ common::config::env env_of(std::map<std::string, std::string> vars)
     });
 }
 
+std::vector<served_route> routes_of(const common::web::router& r)
+{
+    std::vector<served_route> out;
+    for (const auto& e : r.routes())
+        out.push_back({std::string(boost::beast::http::to_string(e.method)), e.pattern, e.websocket});
+    return out;
+}
+
 void append_routes(std::string& out, const std::string& service, const common::web::router& r)
 {
-    for (const auto& e : r.routes()) {
+    for (const auto& e : routes_of(r)) {
         boost::json::object line;
         line["service"] = service;
-        line["method"] = std::string(boost::beast::http::to_string(e.method));
+        line["method"] = e.method;
         line["route"] = e.pattern;
         line["websocket"] = e.websocket;
         out += boost::json::serialize(line) + "\n";
@@ -65,6 +73,13 @@ std::string served_routes(std::map<std::string, std::string> gateway_env, std::m
         append_routes(out, "webhook-ingest", in.routes());
     }
     return out;
+}
+
+std::vector<served_route> gateway_routes(std::map<std::string, std::string> gateway_env)
+{
+    common::crypto::init();
+    gateway::app gw(gateway::load_settings(env_of(std::move(gateway_env))));
+    return routes_of(gw.routes());
 }
 
 exchange_log::exchange_log(std::string path)

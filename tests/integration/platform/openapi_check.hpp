@@ -26,6 +26,17 @@ std::string openapi_spec_path();
 std::string served_routes(std::map<std::string, std::string> gateway_env,
                           std::map<std::string, std::string> ingest_env);
 
+/** One route a service registers: its method, its pattern ("/v1/homes/{homeId}"), and whether it upgrades. */
+struct served_route
+{
+    std::string method;
+    std::string pattern;
+    bool websocket = false;
+};
+
+/** The gateway's route table, built from this environment as served_routes builds it. */
+std::vector<served_route> gateway_routes(std::map<std::string, std::string> gateway_env);
+
 /** What validate.py answered: its exit code (-1 when it did not finish within a minute) and its output. */
 struct validation
 {

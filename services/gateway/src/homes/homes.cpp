@@ -175,7 +175,10 @@ net::awaitable<void> delete_home(const parts& p, const caller& who, std::int64_t
 {
     co_await removal(
         [&]() -> net::awaitable<void> { co_await p.mode.call(who, http::verb::delete_, home_path(home_id)); },
-        [&]() -> net::awaitable<void> { co_await p.notices.home_deleted(home_id); },
+        [&]() -> net::awaitable<void> {
+            p.directory.forget_home(home_id);
+            co_await p.notices.home_deleted(home_id);
+        },
         [&]() -> net::awaitable<void> { co_await p.members.remove_home(home_id); });
 }
 
@@ -193,7 +196,10 @@ net::awaitable<void> remove_member(const parts& p, const caller& who, std::int64
             co_await p.mode.call(who, http::verb::delete_,
                                  home_path(home_id) + "/members/" + std::to_string(mode_user_id));
         },
-        [&]() -> net::awaitable<void> { co_await p.notices.member_removed(home_id, mode_user_id); },
+        [&]() -> net::awaitable<void> {
+            p.directory.forget_home(home_id); // the history must not answer from a list that still holds it
+            co_await p.notices.member_removed(home_id, mode_user_id);
+        },
         [&]() -> net::awaitable<void> { co_await p.members.remove_mode_user(home_id, mode_user_id); });
 }
 

@@ -75,6 +75,7 @@ net::awaitable<home_list> home_directory::homes(const caller& who, clock::time_p
     {
         std::lock_guard lock(mutex_);
         auto& e = entries_[who.user.id];
+        not_before = std::max(not_before, e.not_before);
         if (e.last && e.last_started >= not_before)
             co_return *e.last;
         if (e.in_flight && e.in_flight->started >= not_before) {
@@ -101,7 +102,7 @@ net::awaitable<home_list> home_directory::homes(const caller& who, clock::time_p
     {
         std::lock_guard lock(mutex_);
         auto& e = entries_[who.user.id];
-        if (result && result->current && (!e.last || e.last_started <= f->started)) {
+        if (result && result->current && f->started >= e.not_before && (!e.last || e.last_started <= f->started)) {
             e.last = result;
             e.last_started = f->started;
         }
@@ -112,6 +113,19 @@ net::awaitable<home_list> home_directory::homes(const caller& who, clock::time_p
     if (error)
         std::rethrow_exception(error);
     co_return *result;
+}
+
+void home_directory::forget_home(std::int64_t home)
+{
+    auto now = clock::now();
+    std::lock_guard lock(mutex_);
+    for (auto& [user, e] : entries_) {
+        bool held = e.last && std::binary_search(e.last->homes.begin(), e.last->homes.end(), home);
+        if (held)
+            e.last.reset();
+        if (held || e.in_flight)
+            e.not_before = now;
+    }
 }
 
 void home_directory::prune(clock::time_point now)
@@ -159,7 +173,7 @@ net::awaitable<void> home_directory::note(const caller& who, std::vector<std::in
     {
         std::lock_guard lock(mutex_);
         auto& e = entries_[who.user.id];
-        if (!e.last || e.last_started <= started) {
+        if (started >= e.not_before && (!e.last || e.last_started <= started)) {
             e.last = std::make_shared<const home_list>(home_list{homes, std::chrono::system_clock::now(), true});
             e.last_started = started;
         }

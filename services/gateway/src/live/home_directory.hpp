@@ -64,6 +64,10 @@ public:
         read from `started` on: kept as the latest read, and recorded when it changed. */
     net::awaitable<void> note(const caller& who, std::vector<std::int64_t> homes, clock::time_point started);
 
+    /** The gateway has just taken `home` from someone (a member removed, the home deleted): every list
+        that holds it, and every read under way, is out of date; the next use reads MODE again. */
+    void forget_home(std::int64_t home);
+
     /** MODE reads started so far. */
     std::uint64_t reads() const;
 
@@ -76,6 +80,7 @@ private:
         std::shared_ptr<flight> in_flight;     // the newest read under way
         clock::time_point stamped{};           // when the record last noted a read
         std::vector<std::int64_t> recorded;    // the list last recorded
+        clock::time_point not_before{};        // reads started earlier are out of date (forget_home)
     };
 
     /** One read from MODE, recorded; on MODE's failure, the last copy young enough. */
