@@ -200,7 +200,10 @@ bool is_malformed(const error_code& ec)
 
 } // namespace
 
-/** Shared state of an http_client; kept alive by every send() in flight. */
+/**
+ * Shared state of an http_client; kept alive by every send() in flight. Bound to no executor: used from
+ * any thread at once (options immutable, the pool locks, the TLS context is built under call_once).
+ */
 class client_impl
 {
 public:
