@@ -6,6 +6,7 @@
 #include "client/connection.hpp"
 #include "client/connection_pool.hpp"
 #include "client/request_target.hpp"
+#include "client/watchdog.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -81,48 +82,6 @@ struct attempt_outcome
     std::string certificate_problem;
     response res;
     bool reusable = false;
-};
-
-/**
- * Closes the connection when the armed deadline passes, so that whatever operation is pending
- * completes (with operation_aborted) and fired() tells why. Lives on the connection's strand;
- * re-arming or destroying it guarantees an earlier expiry can no longer close anything.
- */
-class watchdog
-{
-public:
-    watchdog(const net::any_io_executor& ex, std::shared_ptr<connection> conn)
-        : timer_(ex)
-        , state_(std::make_shared<state>())
-        , conn_(std::move(conn))
-    {}
-    ~watchdog() { ++state_->generation; }
-    watchdog(const watchdog&) = delete;
-    watchdog& operator=(const watchdog&) = delete;
-
-    void arm(clock::time_point at)
-    {
-        const auto gen = ++state_->generation;
-        timer_.expires_at(at);
-        // The expiry may already be queued when we re-arm; the generation check discards it.
-        timer_.async_wait([st = state_, conn = conn_, gen](error_code ec) {
-            if (ec || st->generation != gen)
-                return;
-            st->fired = true;
-            conn->close();
-        });
-    }
-    bool fired() const noexcept { return state_->fired; }
-
-private:
-    struct state
-    {
-        std::uint64_t generation = 0;
-        bool fired = false;
-    };
-    net::steady_timer timer_;
-    std::shared_ptr<state> state_;
-    std::shared_ptr<connection> conn_;
 };
 
 struct resolve_state
@@ -241,7 +200,10 @@ bool is_malformed(const error_code& ec)
 
 } // namespace
 
-/** Shared state of an http_client; kept alive by every send() in flight. */
+/**
+ * Shared state of an http_client; kept alive by every send() in flight. Bound to no executor: used from
+ * any thread at once (options immutable, the pool locks, the TLS context is built under call_once).
+ */
 class client_impl
 {
 public:

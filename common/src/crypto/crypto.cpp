@@ -1,58 +1,27 @@
 #include "common/crypto/crypto.hpp"
 
+#include "openssl_bytes.hpp"
+
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <climits>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <stdexcept>
 
+// init and randomness, SHA-256 and HMAC, constant-time comparison, hex and base64. AES-256-GCM is in
+// aes256gcm.cpp, Argon2id in argon2id.cpp.
+
 namespace common::crypto {
 
+using namespace detail;
+
 namespace {
-
-// ---- small helpers ---------------------------------------------------------------------------
-
-// OpenSSL and libsodium take unsigned bytes, and some of them (nonnull attributes, NULL-key
-// quirks) must never see the null data() of an empty string_view.
-const unsigned char* bytes_of(std::string_view s) noexcept
-{
-    static constexpr unsigned char empty[1] = {0};
-    return s.empty() ? empty : reinterpret_cast<const unsigned char*>(s.data());
-}
-
-const char* chars_of(std::string_view s) noexcept
-{
-    return s.empty() ? "" : s.data();
-}
-
-unsigned char* bytes_of(std::string& s) noexcept
-{
-    return reinterpret_cast<unsigned char*>(s.data());
-}
-
-[[noreturn]] void fail(const char* what)
-{
-    // Leave the thread's OpenSSL error queue clean for whoever uses OpenSSL next on this thread.
-    ERR_clear_error();
-    throw std::runtime_error(std::string("crypto: ") + what + " failed");
-}
-
-// EVP lengths are int; anything this big is a caller bug, not data we expect.
-int to_int(std::size_t n)
-{
-    if (n > static_cast<std::size_t>(INT_MAX)) {
-        throw std::length_error("crypto: input too large");
-    }
-    return static_cast<int>(n);
-}
 
 // ---- base64 ----------------------------------------------------------------------------------
 
@@ -158,47 +127,6 @@ const EVP_MD* sha256_md()
 {
     static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
     return md != nullptr ? md : EVP_sha256();
-}
-
-const EVP_CIPHER* aes_256_gcm()
-{
-    static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-    return cipher != nullptr ? cipher : EVP_aes_256_gcm();
-}
-
-// ---- OpenSSL cipher context --------------------------------------------------------------------
-
-struct cipher_ctx_deleter
-{
-    void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
-};
-using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_deleter>;
-
-cipher_ctx make_cipher_ctx()
-{
-    cipher_ctx ctx(EVP_CIPHER_CTX_new());
-    if (!ctx) {
-        fail("EVP_CIPHER_CTX_new");
-    }
-    return ctx;
-}
-
-// ---- Argon2id ----------------------------------------------------------------------------------
-
-using phc_buffer = std::array<char, crypto_pwhash_argon2id_STRBYTES>;
-
-// libsodium reads the hash as a NUL-terminated string from a STRBYTES buffer: copy it into one so
-// an over-long input or an embedded NUL can never be misread.
-bool to_phc_buffer(std::string_view phc, phc_buffer& buf) noexcept
-{
-    constexpr std::string_view prefix = crypto_pwhash_argon2id_STRPREFIX;
-    if (phc.size() >= buf.size() || phc.substr(0, prefix.size()) != prefix ||
-        phc.find('\0') != std::string_view::npos) {
-        return false;
-    }
-    buf.fill('\0');
-    std::copy(phc.begin(), phc.end(), buf.begin());
-    return true;
 }
 
 std::atomic<bool> sodium_ready{false};
@@ -356,167 +284,6 @@ std::string base64url_encode(std::string_view bytes)
 std::optional<std::string> base64url_decode(std::string_view text)
 {
     return b64_decode(text, b64_url_rev, false);
-}
-
-// ---- AES-256-GCM -------------------------------------------------------------------------------
-
-aes256gcm::aes256gcm(std::string_view key32)
-{
-    if (key32.size() != key_size) {
-        throw std::invalid_argument("aes256gcm: key must be 32 bytes");
-    }
-    std::copy(key32.begin(), key32.end(), reinterpret_cast<char*>(key_.data()));
-}
-
-aes256gcm::~aes256gcm()
-{
-    OPENSSL_cleanse(key_.data(), key_.size());
-}
-
-std::string aes256gcm::seal(std::string_view plaintext, std::string_view aad) const
-{
-    return seal_with_nonce(random_bytes(nonce_size), plaintext, aad);
-}
-
-std::string aes256gcm::seal_with_nonce(
-    std::string_view nonce12, std::string_view plaintext, std::string_view aad
-) const
-{
-    if (nonce12.size() != nonce_size) {
-        throw std::invalid_argument("aes256gcm: nonce must be 12 bytes");
-    }
-    std::string out(overhead + plaintext.size(), '\0');
-    std::copy(nonce12.begin(), nonce12.end(), out.begin());
-    unsigned char* const ct = bytes_of(out) + nonce_size;
-    unsigned char* const tag = ct + plaintext.size();
-
-    // 12 bytes is GCM's default IV length, so key and nonce go in with the cipher in one call.
-    const cipher_ctx ctx = make_cipher_ctx();
-    if (EVP_EncryptInit_ex(ctx.get(), aes_256_gcm(), nullptr, key_.data(), bytes_of(nonce12)) != 1) {
-        fail("AES-GCM init");
-    }
-    int len = 0;
-    if (!aad.empty() &&
-        EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad), to_int(aad.size())) != 1) {
-        fail("AES-GCM aad");
-    }
-    int written = 0;
-    if (!plaintext.empty()) {
-        if (EVP_EncryptUpdate(ctx.get(), ct, &len, bytes_of(plaintext), to_int(plaintext.size())) != 1) {
-            fail("AES-GCM encrypt");
-        }
-        written = len;
-    }
-    if (EVP_EncryptFinal_ex(ctx.get(), ct + written, &len) != 1) {
-        fail("AES-GCM final");
-    }
-    written += len;
-    // GCM is a stream mode: anything but an exact fit means OpenSSL misbehaved.
-    if (static_cast<std::size_t>(written) != plaintext.size()) {
-        fail("AES-GCM length");
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_size), tag) != 1) {
-        fail("AES-GCM tag");
-    }
-    return out;
-}
-
-std::optional<std::string> aes256gcm::open(std::string_view sealed, std::string_view aad) const
-{
-    if (sealed.size() < overhead) {
-        return std::nullopt;
-    }
-    const std::string_view nonce = sealed.substr(0, nonce_size);
-    const std::string_view ciphertext = sealed.substr(nonce_size, sealed.size() - overhead);
-    // SET_TAG takes a non-const pointer, so give it a copy rather than cast away const.
-    std::array<unsigned char, tag_size> tag{};
-    const std::string_view tag_in = sealed.substr(sealed.size() - tag_size);
-    std::copy(tag_in.begin(), tag_in.end(), reinterpret_cast<char*>(tag.data()));
-
-    std::string plain(ciphertext.size(), '\0');
-    const cipher_ctx ctx = make_cipher_ctx();
-    if (EVP_DecryptInit_ex(ctx.get(), aes_256_gcm(), nullptr, key_.data(), bytes_of(nonce)) != 1) {
-        fail("AES-GCM init");
-    }
-    int len = 0;
-    if (!aad.empty() &&
-        EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad), to_int(aad.size())) != 1) {
-        fail("AES-GCM aad");
-    }
-    int written = 0;
-    if (!ciphertext.empty()) {
-        if (EVP_DecryptUpdate(
-                ctx.get(), bytes_of(plain), &len, bytes_of(ciphertext), to_int(ciphertext.size())
-            ) != 1) {
-            fail("AES-GCM decrypt");
-        }
-        written = len;
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(tag_size), tag.data()) !=
-        1) {
-        fail("AES-GCM tag");
-    }
-    // Final is where the tag is checked; on failure the decrypted bytes are unauthenticated and
-    // must not leave this function (nor linger in freed memory).
-    if (EVP_DecryptFinal_ex(ctx.get(), bytes_of(plain) + written, &len) != 1 ||
-        static_cast<std::size_t>(written + len) != plain.size()) {
-        OPENSSL_cleanse(plain.data(), plain.size());
-        ERR_clear_error();
-        return std::nullopt;
-    }
-    return plain;
-}
-
-// ---- Argon2id ----------------------------------------------------------------------------------
-
-std::string argon2id_hash(std::string_view password, const argon2_params& p)
-{
-    init();
-    if (p.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
-        p.opslimit > crypto_pwhash_argon2id_OPSLIMIT_MAX ||
-        p.memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN ||
-        p.memlimit > crypto_pwhash_argon2id_memlimit_max()) {
-        throw std::invalid_argument("argon2id: parameters outside libsodium's limits");
-    }
-    if (password.size() > crypto_pwhash_argon2id_PASSWD_MAX) {
-        throw std::invalid_argument("argon2id: password too long");
-    }
-    phc_buffer out{};
-    if (crypto_pwhash_str_alg(
-            out.data(),
-            chars_of(password),
-            password.size(),
-            p.opslimit,
-            p.memlimit,
-            crypto_pwhash_ALG_ARGON2ID13
-        ) != 0) {
-        throw std::runtime_error("argon2id: hashing failed (out of memory?)");
-    }
-    return std::string(out.data());
-}
-
-bool argon2id_verify(std::string_view phc, std::string_view password) noexcept
-{
-    try {
-        init();
-    } catch (...) {
-        return false;
-    }
-    phc_buffer buf{};
-    if (!to_phc_buffer(phc, buf)) {
-        return false;
-    }
-    return crypto_pwhash_argon2id_str_verify(buf.data(), chars_of(password), password.size()) == 0;
-}
-
-bool argon2id_needs_rehash(std::string_view phc, const argon2_params& p) noexcept
-{
-    phc_buffer buf{};
-    if (!to_phc_buffer(phc, buf)) {
-        return true;
-    }
-    // 0: made with exactly these parameters; 1: different ones; -1: not a parsable argon2id hash.
-    return crypto_pwhash_argon2id_str_needs_rehash(buf.data(), p.opslimit, p.memlimit) != 0;
 }
 
 } // namespace common::crypto

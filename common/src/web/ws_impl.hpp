@@ -7,6 +7,7 @@
 #include "common/web/router.hpp"
 #include "common/web/websocket.hpp"
 #include "server_impl.hpp"
+#include "ws_close_and_handshake.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -28,43 +29,6 @@
 #include <vector>
 
 namespace common::web::detail {
-
-/** Why a WebSocket connection ended, for its log line. */
-enum class ws_end { none, peer, server, shutdown, timeout, too_big, error };
-
-inline const char* to_string(ws_end e)
-{
-    switch (e) {
-    case ws_end::peer: return "peer";
-    case ws_end::server: return "server";
-    case ws_end::shutdown: return "shutdown";
-    case ws_end::timeout: return "timeout";
-    case ws_end::too_big: return "too_big";
-    case ws_end::error: return "error";
-    case ws_end::none: break;
-    }
-    return "none";
-}
-
-/** The TCP socket under `ws` (a plain socket, or the one inside beast::basic_stream). */
-template <class WsStream>
-auto& socket_of(WsStream& ws)
-{
-    auto& low = beast::get_lowest_layer(ws);
-    if constexpr (requires { low.socket(); })
-        return low.socket();
-    else
-        return low;
-}
-
-/** Response headers of the handler's 101 that must not reach the handshake response (Beast sets them). */
-inline bool is_handshake_field(http::field f)
-{
-    return f == http::field::connection || f == http::field::upgrade || f == http::field::content_length ||
-           f == http::field::transfer_encoding || f == http::field::sec_websocket_accept ||
-           f == http::field::sec_websocket_extensions || f == http::field::sec_websocket_protocol ||
-           f == http::field::sec_websocket_version;
-}
 
 /**
  * ws_connection over `websocket::stream<Stream>`. Owned by a shared_ptr: run() holds it, and so does a

@@ -6,7 +6,7 @@
 //
 // Binary data travels as std::string / std::string_view holding raw bytes. Every free function is
 // thread-safe (no shared mutable state beyond libsodium's one-time initialisation). OpenSSL and
-// libsodium stay out of this header on purpose: only crypto.cpp sees them.
+// libsodium stay out of this header on purpose: only common/src/crypto/*.cpp see them.
 
 #include <array>
 #include <cstddef>
