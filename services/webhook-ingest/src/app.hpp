@@ -10,7 +10,12 @@ class router;
 
 namespace ingest {
 
-/** The webhook-ingest process: serves until SIGTERM/SIGINT, then shuts down gracefully. */
+/**
+ * The webhook-ingest process: serves until SIGTERM/SIGINT, then shuts down gracefully. `run` returns the
+ * process exit code. Built and run on the main thread, which then serves the io_context with the others
+ * (MB_THREADS in all); the database work runs on the pool's workers. Thread-safety: none needed (one
+ * instance, used by main only).
+ */
 class app
 {
 public:
