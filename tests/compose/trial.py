@@ -184,6 +184,10 @@ def first(state_file):
            "register")
     token = verification_token(email)
     expect(200, call("POST", f"{http}/v1/auth/verify-email", {"token": token}), "verify-email")
+    # Each replica's numbers are for the scraper on the compose network, never for the public side.
+    expect(404, call("GET", f"{http}/metrics"), "/metrics through the proxy")
+    for gw in env("TRIAL_GATEWAYS").split():
+        expect(200, call("GET", f"http://{gw}/metrics"), f"/metrics of the replica at {gw}")
     login = expect(200, call("POST", f"{http}/v1/auth/login", {"email": email, "password": password}), "login")
     session, user_id = login["token"], login["user"]["id"]
     # The MODE link may still be pending (503 MODE_LINK_PENDING): the background linker finishes it.
