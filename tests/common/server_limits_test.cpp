@@ -185,4 +185,33 @@ BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_is_closed)
     BOOST_TEST(test::eventually([&] { return ts.server().connections() == 0; }));
 }
 
+
+// Request smuggling (RFC 9112 §6.3): a request whose length two parties could read differently is refused
+// and its connection closed, so nothing sent behind it is ever taken for a request of its own.
+BOOST_AUTO_TEST_CASE(a_request_of_ambiguous_length_is_400_and_nothing_behind_it_is_served)
+{
+    http_server ts;
+    ts.start();
+    const std::string behind = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n";
+    for (const std::string& raw : {
+             head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + behind,
+             head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + behind,
+             head + "Content-Length: 5\r\nContent-Length: 40\r\n\r\nhello" + behind,
+             head + "Content-Length: 5, 40\r\n\r\nhello" + behind,
+             head + "Transfer-Encoding: identity\r\n\r\nhello" + behind,
+             head + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + behind}) {
+        BOOST_TEST_CONTEXT("request " << raw.substr(head.size(), 60))
+        {
+            plain_client c(ts.port());
+            c.write(raw);
+            auto res = c.read();
+            BOOST_TEST(res.result_int() == 400U);
+            BOOST_TEST(code_of(res.body()) == "MALFORMED_REQUEST");
+            BOOST_TEST(closed_by_server(c.wait_closed()));
+            BOOST_TEST(c.leftover().empty(), "nothing answered after the refusal: " << c.leftover());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -135,6 +135,17 @@ net::awaitable<std::optional<upgrade_request>> serve_http(server::impl& srv, ses
             co_return std::nullopt;
         }
 
+        // A Transfer-Encoding whose last coding is not chunked leaves the body's length to whoever reads
+        // it (RFC 9112 §6.3): a proxy in front could see another request in it. Refused, and closed.
+        if (header.count(http::field::transfer_encoding) != 0 && !parser.chunked()) {
+            co_await write_protocol_error(
+                srv, stream,
+                problem(http::status::bad_request, "MALFORMED_REQUEST",
+                        "the request's Transfer-Encoding does not end with chunked"),
+                version, ctx);
+            co_return std::nullopt;
+        }
+
         // Refuse an announced oversized body before reading it.
         if (auto len = parser.content_length(); len && *len > srv.opts.body_limit) {
             co_await write_protocol_error(
