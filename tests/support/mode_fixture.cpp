@@ -85,6 +85,11 @@ http_result mode_fixture::sim_call(http::verb method, const std::string& path, s
     return http_call(sim.port, method, path, std::move(body), std::move(headers));
 }
 
+http_result mode_fixture::project_call(http::verb method, const std::string& path, std::string body)
+{
+    return sim_call(method, path, std::move(body), {{"Authorization", "ModeCloud sim-project-key"}});
+}
+
 std::string mode_fixture::stored_mode_key(const std::string& email)
 {
     pqxx::connection c(db.url());
@@ -127,7 +132,7 @@ std::string members_of(mode_fixture& f, const std::string& token, std::int64_t h
         rows = tx.exec_params1("SELECT count(*) FROM home_members WHERE home_id = $1", home)[0].as<int>();
     }
     auto path = "/homes/" + std::to_string(home) + "/members";
-    auto mode = f.sim_call(http::verb::get, path, {}, {{"Authorization", "ModeCloud sim-project-key"}});
+    auto mode = f.project_call(http::verb::get, path);
     BOOST_REQUIRE_MESSAGE(mode.status == 200U, mode);
     auto gw = f.call(http::verb::get, "/v1" + path, token);
     BOOST_REQUIRE_MESSAGE(gw.status == 200U, gw);

@@ -45,6 +45,8 @@ struct mode_fixture
     void clear_faults();
     /** Calls the emulator directly. */
     http_result sim_call(http::verb method, const std::string& path, std::string body = {}, header_list headers = {});
+    /** Calls MODE with the project key, as the company's own tools (an admin, another app) do. */
+    http_result project_call(http::verb method, const std::string& path, std::string body = {});
 
     /** The user's MODE key as stored (opened with the gateway's MB_SECRET_KEY). */
     std::string stored_mode_key(const std::string& email);

@@ -62,8 +62,7 @@ void add_member(mode_fixture& f, const std::string& owner_token, std::int64_t ho
 
 void remove_in_mode(mode_fixture& f, std::int64_t home, std::int64_t mode_user)
 {
-    auto r = f.sim_call(http::verb::delete_, "/homes/" + std::to_string(home) + "/members/" + std::to_string(mode_user),
-                        {}, {{"Authorization", "ModeCloud sim-project-key"}});
+    auto r = f.project_call(http::verb::delete_, "/homes/" + std::to_string(home) + "/members/" + std::to_string(mode_user));
     BOOST_TEST_REQUIRE(r.status == 204U, r);
 }
 

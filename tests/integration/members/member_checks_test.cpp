@@ -16,8 +16,6 @@ BOOST_AUTO_TEST_SUITE(members)
 
 namespace {
 
-const test::header_list project_key{{"Authorization", "ModeCloud sim-project-key"}};
-
 std::size_t mode_user_count(mode_fixture& f)
 {
     auto r = f.sim_call(http::verb::get, "/_sim/users");
@@ -38,8 +36,8 @@ std::string members_path(std::int64_t home)
 // Sets a member's role directly in MODE (with the project key), as another owner could.
 void set_role_in_mode(mode_fixture& f, std::int64_t home, std::int64_t mode_user, const std::string& role)
 {
-    auto r = f.sim_call(http::verb::patch, "/homes/" + std::to_string(home) + "/members/" + std::to_string(mode_user),
-                        json::serialize(json::object{{"role", role}}), project_key);
+    auto r = f.project_call(http::verb::patch, "/homes/" + std::to_string(home) + "/members/" + std::to_string(mode_user),
+                            json::serialize(json::object{{"role", role}}));
     BOOST_REQUIRE_MESSAGE(r.status == 204U, r);
 }
 
@@ -171,9 +169,8 @@ BOOST_AUTO_TEST_CASE(an_invitation_is_void_once_its_inviter_is_no_owner)
     auto [co_email, co_owner] = f.user("co");
     auto [friend_email, friend_token] = f.user("friend");
     auto home = f.create_home(owner, "Barn");
-    auto co_added = f.sim_call(http::verb::post, "/homes/" + std::to_string(home) + "/members",
-                               json::serialize(json::object{{"userId", f.mode_id(co_owner)}, {"role", "owner"}}),
-                               project_key);
+    auto co_added = f.project_call(http::verb::post, "/homes/" + std::to_string(home) + "/members",
+                                   json::serialize(json::object{{"userId", f.mode_id(co_owner)}, {"role", "owner"}}));
     BOOST_TEST_REQUIRE(co_added.status == 201U, co_added);
 
     // Invitations of an existing user and of a newcomer, then the inviter is made a plain member.

@@ -115,9 +115,7 @@ BOOST_FIXTURE_TEST_CASE(inviting_an_unknown_email, mode_fixture)
     BOOST_TEST(db_count(db.url(), "SELECT count(*) FROM users WHERE email_normalized = $1 AND status = 'invited'", invitee) ==
                1);
     auto mode_user = added.json().at("userId").as_int64();
-    BOOST_TEST(sim_call(http::verb::get, "/users/" + std::to_string(mode_user), {},
-                        {{"Authorization", "ModeCloud sim-project-key"}})
-                   .status == 200U);
+    BOOST_TEST(project_call(http::verb::get, "/users/" + std::to_string(mode_user)).status == 200U);
 
     // The invitation mail; accepting it logs the newcomer in, and they see the home.
     auto mail = test::wait_for_mail(invitee, "invited you", std::chrono::seconds(15));
