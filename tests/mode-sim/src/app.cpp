@@ -11,6 +11,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace modesim {
@@ -45,6 +51,7 @@ settings load_settings(const common::config::env& e)
         common::config::env::fail("MODESIM_WEBHOOK_RETRY_MIN", "must be positive");
     if (s.webhook_retry_max < s.webhook_retry_min)
         common::config::env::fail("MODESIM_WEBHOOK_RETRY_MAX", "must not be less than MODESIM_WEBHOOK_RETRY_MIN");
+    s.state_file = e.optional("MODESIM_STATE_FILE");
     s.threads = static_cast<std::size_t>(e.integer("MODESIM_THREADS", 2, 1, 64));
     try {
         s.log_level = common::log::parse_level(e.get("MODESIM_LOG_LEVEL", "info"));
@@ -97,6 +104,32 @@ app::app(net::io_context& ioc, settings s)
     add_websocket_routes(router_, state_);
     common::web::add_health_routes(router_, metrics_, {});
     state_.set_event_listener([this](const event_record& e) { on_event(e); });
+    if (settings_.state_file) {
+        std::ifstream in(*settings_.state_file, std::ios::binary);
+        if (in) {
+            std::ostringstream text;
+            text << in.rdbuf();
+            state_.restore(boost::json::parse(text.str()));
+            common::log::info("sim.state_restored", {{"file", *settings_.state_file}});
+        }
+    }
+}
+
+void app::save_state()
+{
+    if (!settings_.state_file)
+        return;
+    std::lock_guard lock(save_mutex_);
+    auto text = boost::json::serialize(state_.snapshot());
+    const auto temp = *settings_.state_file + ".new";
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out.flush())
+            throw std::runtime_error("cannot write " + temp);
+    }
+    if (std::rename(temp.c_str(), settings_.state_file->c_str()) != 0)
+        throw std::runtime_error("cannot replace " + *settings_.state_file);
 }
 
 void app::start()
@@ -149,6 +182,9 @@ net::awaitable<response> app::handle(request& req, request_context& ctx)
                          sim_error(static_cast<http::status>(*fault->status), fault->reason));
     else
         res = co_await dispatch(req, ctx);
+    // What changed is on disk before the caller hears of it, so a killed emulator comes back with it.
+    if (req.method() != http::verb::get && req.method() != http::verb::head && res.result_int() < 400 && !ctx.websocket)
+        save_state();
     add_cors_headers(res);
     co_return res;
 }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,7 @@ struct settings
     std::chrono::milliseconds webhook_retry_min{1'000};   // MODESIM_WEBHOOK_RETRY_MIN: first backoff
     std::chrono::milliseconds webhook_retry_max{30'000};  // MODESIM_WEBHOOK_RETRY_MAX: backoff cap
     std::chrono::milliseconds webhook_give_up{600'000};   // MODESIM_WEBHOOK_GIVE_UP: no retry after this
+    std::optional<std::string> state_file;   // MODESIM_STATE_FILE: kept across restarts (unset: memory only)
     std::size_t threads = 2;                 // MODESIM_THREADS
     common::log::level log_level = common::log::level::info; // MODESIM_LOG_LEVEL
 };
@@ -78,6 +80,8 @@ private:
     net::awaitable<common::web::response> handle(common::web::request& req, common::web::request_context& ctx);
     net::awaitable<common::web::response> dispatch(common::web::request& req, common::web::request_context& ctx);
     void on_event(const event_record& e);
+    /** Writes the state to MODESIM_STATE_FILE (a new file renamed over the old one), when it is set. */
+    void save_state();
 
     settings settings_;
     state state_;
@@ -86,6 +90,7 @@ private:
     std::shared_ptr<common::metrics::registry> metrics_;
     common::web::router router_;
     common::web::server server_;
+    std::mutex save_mutex_; // one writer of the state file at a time
 };
 
 } // namespace modesim

@@ -126,6 +126,11 @@ public:
     stats counts() const;
     /** Forgets every user, key (but the project keys), home, device, command and event. */
     void reset();
+    /** Users, user and device keys, homes (members, key-value stores), devices and the id counter, as JSON:
+        what a restarted emulator needs to keep its project (state_snapshot.cpp). Not commands or events. */
+    boost::json::value snapshot() const;
+    /** Replaces those parts with a snapshot's; throws when it is not one. Call before serving. */
+    void restore(const boost::json::value& snap);
     void set_event_listener(event_listener l);
 
 private:
