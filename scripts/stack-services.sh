@@ -94,6 +94,43 @@ stop_pg() {
     say "PostgreSQL stopped"
 }
 
+# The server and every backend, as one (fault tests): what a crash or a frozen machine does to it.
+pg_pids() {
+    local pid p
+    pid=$(head -n 1 "$pg_data/postmaster.pid" 2>/dev/null) || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    echo "$pid"
+    local stat rest
+    for stat in /proc/[0-9]*/stat; do
+        read -r rest <"$stat" 2>/dev/null || continue
+        rest=${rest##*) } # after "pid (comm) ": state ppid ...
+        set -- $rest
+        [ "$2" = "$pid" ] && { p=${stat#/proc/}; echo "${p%/stat}"; }
+    done
+    return 0
+}
+kill_pg() {
+    local pids
+    pids=$(pg_pids)
+    [ -n "$pids" ] || { say "PostgreSQL not running"; return 0; }
+    # shellcheck disable=SC2086 # one pid per word
+    kill -KILL $pids 2>/dev/null || true
+    wait_until pids_gone $pids || die "PostgreSQL processes survive SIGKILL"
+    say "PostgreSQL killed"
+}
+pids_gone() {
+    local p
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done
+    return 0
+}
+signal_pg() {
+    local pids
+    pids=$(pg_pids)
+    [ -n "$pids" ] || die "PostgreSQL not running"
+    # shellcheck disable=SC2086
+    kill "-$1" $pids
+}
+
 # ---------------------------------------------------------------- Redis
 
 redis_running() { pid_alive "$redis_pidfile" redis-server; }

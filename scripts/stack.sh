@@ -9,6 +9,9 @@
 #   scripts/stack.sh stop-pg|start-pg|stop-redis|start-redis|stop-smtp|start-smtp <dir>
 #                                   one piece on an already set-up <dir> (outage tests); restarting reuses
 #                                   the same data directory and ports. Redis keeps no data across a restart.
+#   scripts/stack.sh kill-pg|freeze-pg|thaw-pg <dir>
+#                                   SIGKILL / SIGSTOP / SIGCONT to PostgreSQL's server and every backend
+#                                   (fault tests); start-pg after kill-pg runs its crash recovery.
 #
 # Ports are free loopback ports picked at the first start (or PG_PORT / REDIS_PORT / SMTP_PORT from the
 # environment), recorded in <dir>/ports.env and reused afterwards. Generated passwords are kept in
@@ -29,7 +32,7 @@ readonly admin_role=postgres
 
 usage() {
     cat >&2 <<EOF
-usage: $0 {start|stop|env|status|start-pg|stop-pg|start-redis|stop-redis|start-smtp|stop-smtp} <dir>
+usage: $0 {start|stop|env|status|start-pg|stop-pg|kill-pg|freeze-pg|thaw-pg|start-redis|stop-redis|start-smtp|stop-smtp} <dir>
 EOF
     exit 2
 }
@@ -336,7 +339,7 @@ main() {
         load_ports
         print_status
         ;;
-    start-pg | stop-pg | start-redis | stop-redis | start-smtp | stop-smtp)
+    start-pg | stop-pg | kill-pg | freeze-pg | thaw-pg | start-redis | stop-redis | start-smtp | stop-smtp)
         require_setup
         lock_dir
         load_ports
@@ -344,6 +347,9 @@ main() {
         case "$cmd" in
         start-pg) start_pg ;;
         stop-pg) stop_pg ;;
+        kill-pg) kill_pg ;;
+        freeze-pg) signal_pg STOP ;;
+        thaw-pg) signal_pg CONT ;;
         start-redis) start_redis ;;
         stop-redis) stop_redis ;;
         start-smtp) start_smtp ;;
