@@ -77,6 +77,14 @@ BOOST_AUTO_TEST_CASE(a_client_flooding_frames_does_not_hold_up_another_stream_of
     auto u = d.new_user("flood");
     auto good = abuse_ws::ready_stream(d, u);
     test::raw_websocket flooder(d.gw.port, "/v1/events", abuse_ws::bearer(u));
+    // Its stream is live before the flood begins (a stream opened without `after` gets what comes after
+    // its `ready`).
+    for (;;) {
+        auto f = flooder.next(10s);
+        BOOST_TEST_REQUIRE(f.has_value(), "no ready for the flooder");
+        if (f->opcode == abuse_ws::op_text && json::parse(f->payload).at("type").as_string() == "ready")
+            break;
+    }
     std::atomic<bool> stop{false};
     std::atomic<int> sent{0};
     std::atomic<bool> accepted{true};
