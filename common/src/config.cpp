@@ -258,6 +258,12 @@ service_settings load_service_settings(const env& e, std::string_view default_li
     s.body_timeout = e.duration("MB_BODY_TIMEOUT", s.body_timeout);
     if (s.header_timeout.count() <= 0 || s.body_timeout.count() <= 0)
         env::fail("MB_HEADER_TIMEOUT", "and MB_BODY_TIMEOUT must be positive");
+    s.idle_timeout = e.duration("MB_IDLE_TIMEOUT", s.idle_timeout);
+    if (s.idle_timeout.count() < 100)
+        env::fail("MB_IDLE_TIMEOUT", "must be at least 100ms");
+    s.ws_idle_timeout = e.duration("MB_WS_IDLE_TIMEOUT", s.ws_idle_timeout);
+    if (s.ws_idle_timeout.count() < 200)
+        env::fail("MB_WS_IDLE_TIMEOUT", "must be at least 200ms");
     s.ws_write_timeout = e.duration("MB_WS_WRITE_TIMEOUT", s.ws_write_timeout);
     if (s.ws_write_timeout.count() < 100)
         env::fail("MB_WS_WRITE_TIMEOUT", "must be at least 100ms");

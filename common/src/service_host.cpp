@@ -90,6 +90,8 @@ service_host::service_host(std::string name, const config::service_settings& s,
     o.connections_per_address = s.connections_per_address;
     o.header_timeout = s.header_timeout;
     o.body_timeout = s.body_timeout;
+    o.idle_timeout = s.idle_timeout;
+    o.ws_idle_timeout = s.ws_idle_timeout;
     o.ws_write_timeout = s.ws_write_timeout;
     o.shards = s.threads; // one per I/O thread
     if (!s.tls_cert_file.empty())

@@ -289,6 +289,8 @@ BOOST_AUTO_TEST_CASE(service_settings_from_a_minimal_environment)
     BOOST_TEST(s.connections_per_address == 1000U);
     BOOST_TEST(s.json_max_depth == 32U);
     BOOST_TEST(s.json_max_members == 10000U);
+    BOOST_TEST(s.idle_timeout.count() == 60'000);
+    BOOST_TEST(s.ws_idle_timeout.count() == 60'000);
 }
 
 BOOST_AUTO_TEST_CASE(service_settings_overrides)
@@ -307,6 +309,8 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     v["MB_MAX_CONNECTIONS_PER_ADDRESS"] = "0";
     v["MB_JSON_MAX_DEPTH"] = "8";
     v["MB_JSON_MAX_MEMBERS"] = "500";
+    v["MB_IDLE_TIMEOUT"] = "5s";
+    v["MB_WS_IDLE_TIMEOUT"] = "1500ms";
     v["MB_TLS_CERT_FILE"] = "/etc/mb/cert.pem";
     v["MB_TLS_KEY_FILE"] = "/etc/mb/key.pem";
     auto s = cfg::load_service_settings(env_of(v), "0.0.0.0:8080");
@@ -323,6 +327,8 @@ BOOST_AUTO_TEST_CASE(service_settings_overrides)
     BOOST_TEST(s.connections_per_address == 0U);
     BOOST_TEST(s.json_max_depth == 8U);
     BOOST_TEST(s.json_max_members == 500U);
+    BOOST_TEST(s.idle_timeout.count() == 5'000);
+    BOOST_TEST(s.ws_idle_timeout.count() == 1'500);
     BOOST_TEST(s.tls_cert_file == "/etc/mb/cert.pem");
     BOOST_TEST(s.tls_key_file == "/etc/mb/key.pem");
 }
@@ -362,6 +368,8 @@ BOOST_AUTO_TEST_CASE(service_settings_invalid_values_name_the_variable)
                                                  {"MB_LOG_LEVEL", "verbose"},
                                                  {"MB_SHUTDOWN_GRACE", "soon"},
                                                  {"MB_BODY_LIMIT", "12"},
+                                                 {"MB_IDLE_TIMEOUT", "0s"},
+                                                 {"MB_WS_IDLE_TIMEOUT", "100ms"},
                                                  {"MB_TLS_CERT_FILE", "/only/the/cert.pem"},
                                                  {"MB_REDIS_URL", "http://127.0.0.1:6379"}};
     for (const auto& [name, value] : bad) {

@@ -96,6 +96,10 @@ struct service_settings
     std::size_t connections_per_address = 1000; // open connections from one peer address; 0: no limit
     std::chrono::milliseconds header_timeout{10'000}; // a client must send its headers within this
     std::chrono::milliseconds body_timeout{30'000};   // ... and its body within this
+    /** A kept-alive HTTP connection with no request under way is closed after this. */
+    std::chrono::milliseconds idle_timeout{60'000};
+    /** A WebSocket peer silent for half of this is pinged; silent for all of it, dropped. */
+    std::chrono::milliseconds ws_idle_timeout{60'000};
     /** A WebSocket frame not fully written within this (the peer stopped reading) cuts the connection. */
     std::chrono::milliseconds ws_write_timeout{10'000};
 };

@@ -47,6 +47,43 @@ net::awaitable<void> write_protocol_error(server::impl& srv, Stream& stream, con
 }
 
 /**
+ * Reads the request's header into `parser`, `limit` bytes at most in all (http::error::header_limit past
+ * it). Beast's own header_limit bounds only the part of the header not yet parsed: fields are parsed and
+ * handed over line by line, so a header sent as many small lines passed it, however long it grew. Returns
+ * what ended the read: nothing once the header is complete, a parse error, or the stream's error (the end
+ * of the stream as Beast names it, so that callers tell a peer that went away from a malformed request).
+ */
+template <class Stream>
+net::awaitable<boost::system::error_code> read_header_within(Stream& stream, beast::flat_buffer& buffer,
+                                                             http::request_parser<http::string_body>& parser,
+                                                             std::size_t limit)
+{
+    std::size_t parsed = 0; // header bytes the parser has taken in
+    for (;;) {
+        if (buffer.size() != 0) {
+            boost::system::error_code ec;
+            auto used = parser.put(buffer.data(), ec);
+            buffer.consume(used);
+            parsed += used;
+            if (ec && ec != http::error::need_more)
+                co_return ec;
+            if (parser.is_header_done())
+                co_return boost::system::error_code{};
+        }
+        if (parsed + buffer.size() >= limit)
+            co_return boost::system::error_code(http::error::header_limit);
+        auto room = std::min<std::size_t>(limit - parsed - buffer.size(), 64 * 1024);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(room), net::as_tuple(net::use_awaitable));
+        buffer.commit(n);
+        if (ec == net::error::eof)
+            co_return boost::system::error_code(parsed + buffer.size() == 0 ? http::error::end_of_stream
+                                                                             : http::error::partial_message);
+        if (ec)
+            co_return ec;
+    }
+}
+
+/**
  * Waits for the first bytes of the next request, up to the idle timeout, and puts them in `buffer`.
  * Returns false when the connection should close (timeout, peer closed, or closed by shutdown).
  */
@@ -90,7 +127,7 @@ net::awaitable<std::optional<upgrade_request>> serve_http(server::impl& srv, ses
         ctx.remote = remote;
 
         lowest.expires_after(srv.opts.header_timeout);
-        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+        auto hec = co_await read_header_within(stream, buffer, parser, srv.opts.header_limit);
         ctx.started = std::chrono::steady_clock::now();
         if (hec) {
             ctx.request_id = request_id_for(request{});
