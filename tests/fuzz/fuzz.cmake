@@ -47,4 +47,5 @@ foreach(t IN LISTS MB_FUZZ_TARGETS)
     target_link_libraries(fuzz_${t} PRIVATE fuzz_product project_warnings)
 endforeach()
 # scripts/fuzz.sh reads the list to know what to run.
-file(WRITE ${PROJECT_BINARY_DIR}/fuzz_targets.txt "${MB_FUZZ_TARGETS}\n")
+string(REPLACE ";" " " MB_FUZZ_TARGET_LIST "${MB_FUZZ_TARGETS}")
+file(WRITE ${PROJECT_BINARY_DIR}/fuzz_targets.txt "${MB_FUZZ_TARGET_LIST}\n")
