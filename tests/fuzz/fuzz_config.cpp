@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -21,15 +22,22 @@
 
 namespace {
 
-std::string scratch_dir()
+// A directory of this process for the NAME_FILE files, removed at exit.
+struct scratch
 {
-    static const std::string dir = [] {
-        std::string d = "/tmp/mb-fuzz-config-XXXXXX";
-        if (mkdtemp(d.data()) == nullptr)
+    std::string path = "/tmp/mb-fuzz-config-XXXXXX";
+    scratch()
+    {
+        if (mkdtemp(path.data()) == nullptr)
             std::abort();
-        return d;
-    }();
-    return dir;
+    }
+    ~scratch() { std::filesystem::remove_all(path); }
+};
+
+const std::string& scratch_dir()
+{
+    static const scratch dir;
+    return dir.path;
 }
 
 bool ends_with(std::string_view s, std::string_view tail)
