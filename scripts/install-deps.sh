@@ -13,6 +13,9 @@ runtime_pkgs=(postgresql redis-server python3 python3-aiosmtpd curl ca-certifica
 # Schema 2020-12, which Debian 12's python3-jsonschema 4.10 supports).
 test_pkgs=(python3-yaml python3-jsonschema)
 bench_pkgs=(wrk)
+# Fuzzing (scripts/fuzz.sh): Debian's clang 14 and its compiler runtime, which holds libFuzzer and the
+# sanitizers' runtimes (libclang_rt.fuzzer*; libfuzzer-14-dev only adds a standalone libFuzzer.a).
+fuzz_pkgs=(clang-14 libclang-rt-14-dev)
 # What the services' images (deploy/*.Dockerfile) run on: the shared libraries the binaries link, the CA
 # certificates for MODE and SMTP over TLS, and curl for the health check.
 image_pkgs=(libpqxx-6.4 libhiredis0.14 libsodium23 libboost-json1.81.0 libboost-url1.81.0 libfmt9 libssl3 libcurl4
@@ -26,10 +29,11 @@ case "${1:-}" in
     --build-only) want=("${build_pkgs[@]}") ;;
     --image-runtime) want=("${image_pkgs[@]}") ;;
     --with-bench) want+=("${bench_pkgs[@]}") ;;
+    --with-fuzz) want+=("${fuzz_pkgs[@]}") ;;
     --with-compose) want+=("${compose_pkgs[@]}") ;;
     --compose-only) want=("${compose_pkgs[@]}") ;;
     "") ;;
-    *) echo "usage: $0 [--runtime-only|--build-only|--image-runtime|--with-bench|--with-compose|--compose-only]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--runtime-only|--build-only|--image-runtime|--with-bench|--with-fuzz|--with-compose|--compose-only]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -3,12 +3,13 @@
 # PostgreSQL, Redis and SMTP sink on loopback, runs every test (unit and integration) with ctest, and
 # stops the stack. Extra arguments go to ctest (e.g. -R register, -L unit). The compose test (label
 # `compose`, tests/compose/run.sh) runs docker-compose.yml for real and takes a few minutes; skip it with
-# MB_SKIP_COMPOSE_TEST=1 (or -LE compose).
+# MB_SKIP_COMPOSE_TEST=1 (or -LE compose). The fuzz tests (label `fuzz`, scripts/fuzz.sh) build
+# tests/fuzz with clang into build-fuzz/ and run it for under a minute; skip them with -LE fuzz.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh --with-fuzz # clang for the fuzz tests (scripts/fuzz.sh)
 ./scripts/build.sh
 
 stack_dir=$(mktemp -d /tmp/mb-test-XXXXXX)

@@ -60,9 +60,8 @@ std::string endpoint_template(std::string_view path)
     return out.empty() ? "/" : out;
 }
 
-client::client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout,
-               metrics::registry* m)
-    : http_(http)
+client::client(transport send, std::string base_url, std::chrono::milliseconds timeout, metrics::registry* m)
+    : send_(std::move(send))
     , base_url_(std::move(base_url))
     , timeout_(timeout)
     , metrics_(m)
@@ -108,7 +107,7 @@ net::awaitable<common::client::response> client::exchange_full(common::client::r
     const auto started = std::chrono::steady_clock::now();
     auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
     try {
-        res = co_await http_.send(std::move(req));
+        res = co_await send_(std::move(req));
     } catch (const common::client::error& e) {
         record(method, path, common::client::to_string(e.kind()), seconds());
         auto kind = e.kind() == common::client::error_kind::timeout       ? failure::timeout

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <optional>
@@ -73,6 +74,15 @@ public:
     /** With `metrics`, every call is counted in `mb_mode_requests_total{method,endpoint,outcome}` and
         timed in `mb_mode_request_duration_seconds{method,endpoint}` (endpoint_template of its path). */
     client(common::client::http_client& http, std::string base_url, std::chrono::milliseconds timeout,
+           metrics::registry* metrics = nullptr)
+        : client([&http](common::client::request req) { return http.send(std::move(req)); }, std::move(base_url),
+                 timeout, metrics)
+    {}
+
+    /** What sends a request and returns MODE's complete answer, as http_client::send does (throwing
+        common::client::error). The fuzz tests answer with their own responses through it. */
+    using transport = std::function<net::awaitable<common::client::response>(common::client::request)>;
+    client(transport send, std::string base_url, std::chrono::milliseconds timeout,
            metrics::registry* metrics = nullptr);
 
     /** A JSON call: `body` (if any) sent as application/json. Returns the parsed answer (null when
@@ -118,7 +128,7 @@ private:
     /** Counts one call (`outcome`: "2xx".."5xx", "timeout", "unreachable", "bad_response"). */
     void record(http::verb method, std::string_view path, std::string_view outcome, double seconds);
 
-    common::client::http_client& http_;
+    transport send_;
     std::string base_url_;
     std::chrono::milliseconds timeout_;
     metrics::registry* metrics_;
