@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include "support/sanitizer_report.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -144,6 +146,7 @@ process::process(options opts)
     auto program = resolve_program(opts.argv.front(), env);
     auto argv = c_strings(opts.argv);
     auto envp = c_strings(env);
+    program_ = program;
 
     if (opts.log_path.empty()) {
         log_path_ = fresh_log_path(program);
@@ -198,6 +201,7 @@ process::process(options opts)
 process::~process()
 {
     reap_now();
+    check_sanitizer_report();
     if (owns_log_ && std::getenv("MB_TEST_KEEP_LOGS") == nullptr) {
         std::error_code ec;
         std::filesystem::remove(log_path_, ec);
@@ -209,6 +213,8 @@ process::process(process&& other) noexcept
     , exit_code_(std::exchange(other.exit_code_, std::nullopt))
     , log_path_(std::move(other.log_path_))
     , owns_log_(std::exchange(other.owns_log_, false))
+    , program_(std::move(other.program_))
+    , report_checked_(std::exchange(other.report_checked_, true))
 {}
 
 process& process::operator=(process&& other) noexcept
@@ -219,6 +225,8 @@ process& process::operator=(process&& other) noexcept
         exit_code_ = std::exchange(other.exit_code_, std::nullopt);
         log_path_ = std::move(other.log_path_);
         owns_log_ = std::exchange(other.owns_log_, false);
+        program_ = std::move(other.program_);
+        report_checked_ = std::exchange(other.report_checked_, true);
     }
     return *this;
 }
@@ -244,6 +252,7 @@ bool process::running()
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
         exit_code_ = decode_status(status);
+        check_sanitizer_report();
         return false;
     }
     if (r < 0 && errno == ECHILD) { // reaped elsewhere (a SIGCHLD handler): treat as gone
@@ -280,6 +289,21 @@ std::optional<int> process::wait(std::chrono::milliseconds timeout)
         std::this_thread::sleep_for(poll_interval);
     }
     return exit_code_;
+}
+
+std::optional<std::string> process::take_sanitizer_report()
+{
+    report_checked_ = true;
+    return find_sanitizer_report(output());
+}
+
+void process::check_sanitizer_report()
+{
+    if (pid_ <= 0 || report_checked_)
+        return;
+    report_checked_ = true;
+    if (fail_on_sanitizer_report(program_, log_path_, output()))
+        owns_log_ = false; // kept for the post-mortem
 }
 
 std::string process::output() const

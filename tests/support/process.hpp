@@ -11,6 +11,8 @@ namespace test {
 /**
  * A child process started by a test (a service binary, redis-server, ...). Its stdout and stderr go to
  * one log file, readable at any time with `output()`. The destructor kills it (SIGKILL) if it still runs.
+ * Once it has exited (seen by `running()`, `wait()`, ... or the destructor), a sanitizer report in its log
+ * (a service built with MB_SANITIZE) fails the running test, and the log is kept.
  * Not thread-safe; use from the test's thread.
  */
 class process
@@ -43,14 +45,20 @@ public:
     /** Waits until `needle` appears in the output; false on timeout or when the process exits first. */
     bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout);
     const std::string& log_path() const { return log_path_; }
+    /** The sanitizer report in the output so far, which then no longer fails the test: for a test that
+        expects one. */
+    std::optional<std::string> take_sanitizer_report();
 
 private:
     void reap_now(); // SIGKILL if still running, then waitpid
+    void check_sanitizer_report(); // once, after the exit
 
     int pid_ = -1;
     std::optional<int> exit_code_;
     std::string log_path_;
     bool owns_log_ = false; // a temp log we created: removed by the destructor unless MB_TEST_KEEP_LOGS
+    std::string program_;
+    bool report_checked_ = false;
 };
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
