@@ -15,7 +15,6 @@
 #include "support/wait.hpp"
 #include "support/webhook.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
@@ -25,6 +24,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 using namespace common::aliases;
 using namespace std::chrono_literals;

@@ -38,24 +38,30 @@ std::map<std::int64_t, event_entry> traffic_book::events() const
     return events_;
 }
 
-void traffic_book::count_request(const std::string& outcome, double seconds, const std::string& detail)
+void traffic_book::count_request(outcome o, double seconds, const std::string& detail)
 {
     std::lock_guard lock(mutex_);
     auto& c = requests_[phase_.load()];
-    if (outcome == "answered" || outcome == "refused")
-        c.slowest = std::max(c.slowest, seconds);
-    if (outcome == "answered")
+    switch (o) {
+    case outcome::answered:
         ++c.answered;
-    else if (outcome == "refused")
+        c.slowest = std::max(c.slowest, seconds);
+        break;
+    case outcome::refused:
         ++c.refused;
-    else if (outcome == "down")
+        c.slowest = std::max(c.slowest, seconds);
+        break;
+    case outcome::down:
         ++c.down;
-    else if (outcome == "unanswered")
+        break;
+    case outcome::unanswered:
         ++c.unanswered;
-    else {
+        break;
+    case outcome::wrong:
         ++c.wrong;
         if (c.wrong_answers.size() < 5)
             c.wrong_answers.push_back(detail);
+        break;
     }
 }
 
@@ -189,17 +195,17 @@ void requester::run()
         try {
             auto r = test::http_call(port, http::verb::get, target, {}, {{"Authorization", "Bearer " + token}}, timeout_);
             if (r.status / 100 == 2)
-                book_.count_request("answered", took());
+                book_.count_request(outcome::answered, took());
             else if (r.status == 503U || r.status == 504U)
-                book_.count_request("refused", took());
+                book_.count_request(outcome::refused, took());
             else {
                 std::ostringstream what;
                 what << target << ": " << r;
-                book_.count_request("wrong", took(), what.str());
+                book_.count_request(outcome::wrong, took(), what.str());
             }
         } catch (const boost::system::system_error& e) {
             const bool timed_out = e.code() == boost::beast::error::timeout;
-            book_.count_request(timed_out ? "unanswered" : "down", took(), target + ": " + e.code().message());
+            book_.count_request(timed_out ? outcome::unanswered : outcome::down, took(), target + ": " + e.code().message());
         }
         std::this_thread::sleep_for(20ms);
     }

@@ -29,6 +29,16 @@ struct event_entry
     bool acked = false;
 };
 
+/** How one request ended. */
+enum class outcome
+{
+    answered,   // 2xx
+    refused,    // 503 or 504
+    down,       // connection refused or reset
+    unanswered, // the client's timeout passed
+    wrong,      // any other answer
+};
+
 /** How the requests sent during one phase ended. */
 struct request_counts
 {
@@ -53,9 +63,9 @@ public:
     void attempted(std::int64_t n, bool acked);
     std::map<std::int64_t, event_entry> events() const;
 
-    /** Books one request's outcome under the current phase: "answered", "refused", "down", "unanswered" or
-        "wrong" (with `detail`, what came back), and how long it took. */
-    void count_request(const std::string& outcome, double seconds, const std::string& detail = {});
+    /** Books one request's outcome under the current phase, how long it took, and for `wrong`, what came
+        back (`detail`). */
+    void count_request(outcome o, double seconds, const std::string& detail = {});
     std::map<int, request_counts> requests() const;
 
 private:
